@@ -1,0 +1,171 @@
+// The request methods shared by the control socket and the WebSocket API: params in, result out.
+import { z } from 'zod'
+import { waitingReason } from '../core/admission.js'
+import { DomainError, notFound } from '../core/errors.js'
+import type { Task, TaskSpec } from '../core/types.js'
+import { taskView, type TaskView } from '../core/view.js'
+import { resolveTask, taskInputSchema } from '../config/task-input.js'
+import { scriptProblem } from '../config/script-check.js'
+import { issueMessages, parseOrThrow } from '../config/validation.js'
+import type { DaemonContext, Scope } from './context.js'
+
+export interface Method {
+  scope: Scope
+  handle(ctx: DaemonContext, params: unknown): Promise<unknown>
+}
+
+const nameParams = z.strictObject({ name: z.string({ error: 'expected a task name' }) })
+const applyParams = z.strictObject({
+  tasks: z.array(z.unknown(), { error: 'expected an array of tasks' }),
+  prune: z.boolean().optional(),
+  baseDir: z.string().optional(),
+})
+const historyParams = z.strictObject({
+  task: z.string().optional(),
+  limit: z.number().int().min(1, { error: 'expected a whole number from 1 to 100000' }).max(100_000, { error: 'expected a whole number from 1 to 100000' }).optional(),
+})
+
+export function viewOf(ctx: DaemonContext, task: Task): TaskView {
+  const { supervisor } = ctx
+  return taskView(task, waitingReason(supervisor.state, task, supervisor.resources, ctx.limits, supervisor.blocked))
+}
+
+function getTask(ctx: DaemonContext, name: string): Task {
+  const task = ctx.supervisor.state.tasks.get(name)
+  if (task === undefined) throw notFound(name)
+  return task
+}
+
+/** Validate and resolve task inputs, then check every script; all problems at once, each by task and field. */
+async function specsOf(ctx: DaemonContext, inputs: unknown[], baseDir: string, label: (i: number) => string): Promise<TaskSpec[]> {
+  const problems: string[] = []
+  const specs: TaskSpec[] = []
+  const now = ctx.clock.now()
+  const where = (i: number, message: string): string => (label(i) === '' ? message : `${label(i)}.${message}`)
+  for (const [i, raw] of inputs.entries()) {
+    const parsed = taskInputSchema.safeParse(raw)
+    if (!parsed.success) {
+      problems.push(...issueMessages(parsed.error.issues).map((m) => where(i, m)))
+      continue
+    }
+    try {
+      specs.push(resolveTask(parsed.data, { now, baseDir, totalMemory: ctx.totalMemory }))
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error
+      problems.push(where(i, error.message))
+    }
+  }
+  const checks = new Map<string, Promise<string | null>>()
+  for (const spec of specs) if (!checks.has(spec.script)) checks.set(spec.script, scriptProblem(spec.script))
+  for (const [i, spec] of specs.entries()) {
+    const problem = await checks.get(spec.script)
+    if (problem != null) problems.push(where(i, `script: ${problem}`))
+  }
+  if (problems.length > 0) throw new DomainError('invalid', problems.join('\n'))
+  return specs
+}
+
+export const methods: Record<string, Method> = {
+  'tasks.list': {
+    scope: 'read',
+    handle: async (ctx) => [...ctx.supervisor.state.tasks.values()].map((task) => viewOf(ctx, task)),
+  },
+  'tasks.get': {
+    scope: 'read',
+    handle: async (ctx, params) => viewOf(ctx, getTask(ctx, parseOrThrow(nameParams, params).name)),
+  },
+  'tasks.add': {
+    scope: 'admin',
+    async handle(ctx, params) {
+      const [spec] = await specsOf(ctx, [params], process.cwd(), () => '')
+      await ctx.supervisor.request({ type: 'add', now: ctx.clock.now(), spec: spec as TaskSpec })
+      return viewOf(ctx, getTask(ctx, (spec as TaskSpec).name))
+    },
+  },
+  'tasks.apply': {
+    scope: 'admin',
+    async handle(ctx, params) {
+      const { tasks, prune, baseDir } = parseOrThrow(applyParams, params)
+      const names = tasks.map((t) => (t as { name?: unknown } | null)?.name)
+      const label = (i: number): string => `tasks[${i}]${typeof names[i] === 'string' ? ` (${String(names[i])})` : ''}`
+      const specs = await specsOf(ctx, tasks, baseDir ?? process.cwd(), label)
+      const seen = new Set<string>()
+      for (const spec of specs) {
+        if (seen.has(spec.name)) throw new DomainError('invalid', `name: duplicate task "${spec.name}"`)
+        seen.add(spec.name)
+      }
+      const decision = await ctx.supervisor.request({ type: 'apply', now: ctx.clock.now(), specs, prune: prune ?? false })
+      return summarize(decision.events)
+    },
+  },
+  'tasks.run': {
+    scope: 'admin',
+    async handle(ctx, params) {
+      const { name } = parseOrThrow(nameParams, params)
+      await ctx.supervisor.request({ type: 'run', now: ctx.clock.now(), name })
+      return viewOf(ctx, getTask(ctx, name))
+    },
+  },
+  'tasks.stop': {
+    scope: 'admin',
+    async handle(ctx, params) {
+      const { name } = parseOrThrow(nameParams, params)
+      await ctx.supervisor.request({ type: 'stop', now: ctx.clock.now(), name })
+      return viewOf(ctx, getTask(ctx, name))
+    },
+  },
+  'tasks.remove': {
+    scope: 'admin',
+    async handle(ctx, params) {
+      const { name } = parseOrThrow(nameParams, params)
+      await ctx.supervisor.request({ type: 'remove', now: ctx.clock.now(), name })
+      return { removed: name }
+    },
+  },
+  'history.list': {
+    scope: 'read',
+    async handle(ctx, params) {
+      const { task, limit } = parseOrThrow(historyParams, params ?? {})
+      return ctx.store.history({ ...(task === undefined ? {} : { task }), limit: limit ?? 1000 })
+    },
+  },
+  'daemon.status': {
+    scope: 'read',
+    handle: async (ctx) => daemonStatus(ctx),
+  },
+  'daemon.shutdown': {
+    scope: 'admin',
+    async handle(ctx) {
+      setImmediate(() => ctx.shutdown())
+      return { stopping: true }
+    },
+  },
+}
+
+export function daemonStatus(ctx: DaemonContext): Record<string, unknown> {
+  const { state } = ctx.supervisor
+  return {
+    pid: process.pid,
+    home: ctx.home,
+    startedAt: new Date(ctx.startedAt).toISOString(),
+    tasks: state.tasks.size,
+    ready: state.ready.size,
+    running: state.running.size,
+    lastSeq: ctx.store.lastSeq,
+    resources: ctx.supervisor.resources,
+    limits: ctx.limits,
+  }
+}
+
+function summarize(events: readonly { type: string }[]): { added: number; updated: number; removed: number } {
+  const count = (type: string): number => events.filter((e) => e.type === type).length
+  return { added: count('task.added'), updated: count('task.updated'), removed: count('task.removed') }
+}
+
+/** Run a request: find its method, check the caller's scope, answer with a result or a coded error. */
+export async function call(ctx: DaemonContext, scope: Scope, method: string, params: unknown): Promise<unknown> {
+  const entry = Object.hasOwn(methods, method) ? methods[method] : undefined
+  if (entry === undefined) throw new DomainError('invalid', `method: unknown method "${method}"`)
+  if (entry.scope === 'admin' && scope !== 'admin') throw new DomainError('forbidden', `method: "${method}" needs an admin token`)
+  return entry.handle(ctx, params)
+}

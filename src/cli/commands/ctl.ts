@@ -1,0 +1,29 @@
+// `supervisor ctl VERB`: talk to the daemon over its control socket.
+import type { Argv, CommandModule } from 'yargs'
+import type { CtlArgs } from '../run-command.js'
+import { addCommand } from './ctl/add.js'
+import { applyCommand } from './ctl/apply.js'
+import { historyCommand } from './ctl/history.js'
+import { listCommand } from './ctl/list.js'
+import { shutdownCommand } from './ctl/shutdown.js'
+import { statusCommand } from './ctl/status.js'
+import { removeCommand, runCommand, stopCommand } from './ctl/task-verbs.js'
+
+export const ctlCommand: CommandModule<object, CtlArgs> = {
+  command: 'ctl',
+  describe: 'control a running daemon',
+  builder: (y: Argv) =>
+    y
+      .option('home', { type: 'string', global: true, describe: 'supervisor home (default $SUPERVISOR_HOME or ~/.supervisor)' })
+      .command(addCommand)
+      .command(applyCommand)
+      .command(listCommand)
+      .command(statusCommand)
+      .command(runCommand)
+      .command(stopCommand)
+      .command(removeCommand)
+      .command(historyCommand)
+      .command(shutdownCommand)
+      .demandCommand(1, 'name a verb: add, apply, list, status, run, stop, remove, history, shutdown') as Argv<CtlArgs>,
+  handler: () => undefined,
+}

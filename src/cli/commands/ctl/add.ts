@@ -1,0 +1,75 @@
+// `ctl add NAME --script PATH [options] [-- ARGS...]`: declare a task.
+import { resolve } from 'node:path'
+import type { Argv, CommandModule } from 'yargs'
+import { DomainError } from '../../../core/errors.js'
+import type { TaskView } from '../../../core/view.js'
+import { numeric } from '../../../config/daemon-settings.js'
+import { print, printJson, withClient, type CtlArgs } from '../../run-command.js'
+
+interface AddArgs extends CtlArgs {
+  name: string
+  script: string
+  at?: string
+  deadline?: string
+  priority?: string
+  front?: boolean
+  retries?: string
+  restart?: string
+  timeout?: string
+  memory?: string
+  cwd?: string
+  env?: string[]
+  '--'?: (string | number)[]
+}
+
+/** `--env K=V` pairs to an object; a pair without `=` is refused by name. */
+export function parseEnvPairs(pairs: readonly string[]): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=')
+    if (eq <= 0) throw new DomainError('invalid', `env: expected KEY=VALUE, got ${JSON.stringify(pair)}`)
+    env[pair.slice(0, eq)] = pair.slice(eq + 1)
+  }
+  return env
+}
+
+/** The task input the flags describe; only flags given are sent, so the daemon's defaults apply. */
+export function taskInputFromFlags(argv: AddArgs, cwd: string): Record<string, unknown> {
+  const input: Record<string, unknown> = { name: argv.name, script: resolve(cwd, argv.script) }
+  const args = argv['--']
+  if (args !== undefined && args.length > 0) input['args'] = args.map(String)
+  for (const key of ['at', 'deadline', 'priority', 'restart', 'timeout', 'memory'] as const) {
+    if (argv[key] !== undefined) input[key] = argv[key]
+  }
+  if (argv.front !== undefined) input['front'] = argv.front
+  if (argv.retries !== undefined) input['retries'] = numeric(argv.retries)
+  if (argv.cwd !== undefined) input['cwd'] = resolve(cwd, argv.cwd)
+  if (argv.env !== undefined) input['env'] = parseEnvPairs(argv.env)
+  return input
+}
+
+export const addCommand: CommandModule<CtlArgs, AddArgs> = {
+  command: 'add <name>',
+  describe: 'declare a task (error if NAME exists); arguments for the script go after --',
+  builder: (y: Argv<CtlArgs>) =>
+    y
+      .positional('name', { type: 'string', demandOption: true })
+      .option('script', { type: 'string', demandOption: true, describe: 'executable file to run' })
+      .option('at', { type: 'string', describe: 'when it becomes active: ISO 8601, now, +DURATION' })
+      .option('deadline', { type: 'string', describe: 'when it must have run; same forms' })
+      .option('priority', { type: 'string', describe: 'high, medium or low (default medium)' })
+      .option('front', { type: 'boolean', describe: 'go ahead of tasks of the same priority' })
+      .option('retries', { type: 'string', describe: 'further attempts after a failure (default 3)' })
+      .option('restart', { type: 'string', describe: 'never, on-failure or always (default on-failure)' })
+      .option('timeout', { type: 'string', describe: 'kill the process group after this long: 30s, 5m' })
+      .option('memory', { type: 'string', describe: 'expected and maximum memory: 256M, 2G' })
+      .option('cwd', { type: 'string', describe: 'working directory' })
+      .option('env', { type: 'string', array: true, describe: 'environment K=V (repeatable)' })
+      .option('json', { type: 'boolean', describe: 'print the task as JSON' }) as unknown as Argv<AddArgs>,
+  handler: (argv) =>
+    withClient(argv, async (client) => {
+      const task = await client.call<TaskView>('tasks.add', taskInputFromFlags(argv, process.cwd()))
+      if (argv.json === true) printJson(task)
+      else print(`added ${task.name}: ${task.state}, priority ${task.priority}`)
+    }),
+}

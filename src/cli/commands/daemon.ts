@@ -1,0 +1,58 @@
+// `supervisor daemon`: run in the foreground until SIGINT/SIGTERM or `ctl shutdown`.
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs'
+import { loadEcosystem } from '../../config/ecosystem.js'
+import { flagName, numeric, parseSettings } from '../../config/daemon-settings.js'
+import { startDaemon } from '../../runtime/daemon.js'
+import { resolveHome } from '../../runtime/home.js'
+import { fail } from '../run-command.js'
+
+interface DaemonArgs {
+  home?: string
+  config?: string
+  host?: string
+  port?: string
+  tick?: string
+  maxConcurrent?: string
+  maxCpu?: string
+  minFreeMemory?: string
+  killTimeout?: string
+}
+
+export const daemonCommand: CommandModule<object, DaemonArgs> = {
+  command: 'daemon',
+  describe: 'run the supervisor daemon in the foreground',
+  builder: (y: Argv) =>
+    y
+      .option('home', { type: 'string', describe: 'supervisor home (default $SUPERVISOR_HOME or ~/.supervisor)' })
+      .option('config', { type: 'string', describe: 'ecosystem file to apply at start' })
+      .option('host', { type: 'string', describe: 'WebSocket/HTTP host (default 127.0.0.1)' })
+      .option('port', { type: 'string', describe: 'WebSocket/HTTP port, 0 for a free one (default 7070)' })
+      .option('tick', { type: 'string', describe: 'scheduling interval in ms (default 25)' })
+      .option('max-concurrent', { type: 'string', describe: 'running tasks at most (default 3)' })
+      .option('max-cpu', { type: 'string', describe: 'start nothing at or above this CPU % (default 85)' })
+      .option('min-free-memory', { type: 'string', describe: 'free memory to keep: 512M, 2G, 10% (default 10%)' })
+      .option('kill-timeout', { type: 'string', describe: 'SIGTERM to SIGKILL grace (default 5s)' }) as Argv<DaemonArgs>,
+  handler: async (argv: ArgumentsCamelCase<DaemonArgs>) => {
+    try {
+      const flags = parseSettings(
+        {
+          host: argv.host, port: numeric(argv.port), tick: numeric(argv.tick), maxConcurrent: numeric(argv.maxConcurrent),
+          maxCpu: numeric(argv.maxCpu), minFreeMemory: numeric(argv.minFreeMemory), killTimeout: numeric(argv.killTimeout),
+        },
+        flagName,
+      )
+      const ecosystem = argv.config === undefined ? undefined : await loadEcosystem(argv.config)
+      const home = resolveHome(argv.home)
+      const daemon = await startDaemon({ home, flags, ...(ecosystem === undefined ? {} : { ecosystem }) })
+      process.stdout.write(`supervisor listening on ${daemon.host}:${daemon.port} (home ${home.root}, pid ${process.pid})\n`)
+      const onSignal = (): void => void daemon.stop()
+      process.once('SIGINT', onSignal)
+      process.once('SIGTERM', onSignal)
+      await daemon.stopped
+      process.stdout.write('supervisor stopped\n')
+      process.exit(0)
+    } catch (error) {
+      fail(error)
+    }
+  },
+}

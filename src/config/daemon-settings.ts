@@ -1,0 +1,72 @@
+// Daemon options: the ecosystem's `supervisor` section and the `daemon` flags, one schema, flags win.
+import { z } from 'zod'
+import { DomainError } from '../core/errors.js'
+import { parseDuration, parseSize } from './units.js'
+import { got } from './validation.js'
+
+const SIZE_FORMS = 'a size such as 512M, 2G, bytes or N%'
+
+export const daemonSettingsSchema = z.strictObject({
+  host: z.string({ error: got('a host name or address') }).min(1).optional(),
+  port: z.number({ error: got('a port from 0 to 65535') }).int().min(0).max(65535, { error: got('a port from 0 to 65535') }).optional(),
+  tick: z.number({ error: got('milliseconds from 1 to 60000') }).int().min(1, { error: got('milliseconds from 1 to 60000') }).max(60_000).optional(),
+  maxConcurrent: z.number({ error: got('a whole number from 1 to 10000') }).int().min(1, { error: got('a whole number from 1 to 10000') }).max(10_000).optional(),
+  maxCpu: z.number({ error: got('a percentage from 0 to 100') }).min(0, { error: got('a percentage from 0 to 100') }).max(100, { error: got('a percentage from 0 to 100') }).optional(),
+  minFreeMemory: z.union([z.number().int().min(0), z.string().refine((s) => parseSize(s, 1) !== null)], { error: got(SIZE_FORMS) }).optional(),
+  killTimeout: z.union([z.number().int().positive(), z.string().refine((s) => (parseDuration(s) ?? 0) > 0)], { error: got('a duration such as 5s') }).optional(),
+  urgency: z.union([z.number().int().min(0), z.string().refine((s) => parseDuration(s) !== null)], { error: got('a duration such as 5m') }).optional(),
+})
+
+export type DaemonSettingsInput = z.output<typeof daemonSettingsSchema>
+
+export interface DaemonSettings {
+  host: string
+  port: number
+  tickMs: number
+  maxConcurrent: number
+  maxCpu: number
+  minFreeBytes: number
+  killTimeoutMs: number
+  urgencyMs: number
+}
+
+export const DEFAULT_SETTINGS: DaemonSettingsInput = {
+  host: '127.0.0.1', port: 7070, tick: 25, maxConcurrent: 3, maxCpu: 85, minFreeMemory: '10%', killTimeout: '5s', urgency: '5m',
+}
+
+/** Defaults, then the file's section, then the flags; sizes and durations resolved. */
+export function resolveSettings(layers: DaemonSettingsInput[], totalMemory: number): DaemonSettings {
+  const merged = Object.assign({}, DEFAULT_SETTINGS, ...layers.map(withoutUndefined)) as { [K in keyof DaemonSettingsInput]-?: Exclude<DaemonSettingsInput[K], undefined> }
+  const bytes = (v: string | number): number => (typeof v === 'number' ? v : (parseSize(v, totalMemory) as number))
+  const ms = (v: string | number): number => (typeof v === 'number' ? v : (parseDuration(v) as number))
+  return {
+    host: merged.host, port: merged.port, tickMs: merged.tick, maxConcurrent: merged.maxConcurrent,
+    maxCpu: merged.maxCpu, minFreeBytes: bytes(merged.minFreeMemory), killTimeoutMs: ms(merged.killTimeout),
+    urgencyMs: ms(merged.urgency),
+  }
+}
+
+/** Validate settings; `name` turns a key into what the user wrote (`--max-cpu`, `supervisor.maxCpu`). */
+export function parseSettings(value: unknown, name: (key: string) => string): DaemonSettingsInput {
+  const result = daemonSettingsSchema.safeParse(value)
+  if (result.success) return result.data
+  const messages = result.error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => `${name(key)}: unknown setting`)
+      : [`${name(issue.path.map(String).join('.'))}: ${issue.message}`],
+  )
+  throw new DomainError('invalid', messages.join('; '))
+}
+
+/** `maxConcurrent` -> `--max-concurrent`. */
+export const flagName = (key: string): string => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`
+
+/** A numeric flag as typed: a number if it reads as one, else the text, for the schema to reject by name. */
+export function numeric(text: string | undefined): number | string | undefined {
+  if (text === undefined) return undefined
+  return /^-?\d+(\.\d+)?$/.test(text.trim()) ? Number(text) : text
+}
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>
+}

@@ -1,0 +1,33 @@
+// Actions: everything that can happen to the queue, as plain data. Time and randomness come inside.
+import type { TaskSpec } from './types.js'
+
+/** Why the runtime ended a run; absent when the process ended by itself. */
+export type KillCause = 'stop' | 'timeout' | 'memory' | 'shutdown' | 'remove'
+
+export type Action =
+  | { type: 'add'; now: number; spec: TaskSpec }
+  | { type: 'apply'; now: number; specs: TaskSpec[]; prune: boolean }
+  | { type: 'remove'; now: number; name: string }
+  | { type: 'run'; now: number; name: string }
+  | { type: 'stop'; now: number; name: string }
+  | { type: 'clock'; now: number }
+  | { type: 'boot'; now: number }
+  | { type: 'started'; now: number; name: string; pid: number }
+  | {
+      type: 'exited'
+      now: number
+      name: string
+      /** Pid of the run that ended; null when the spawn itself failed. */
+      pid: number | null
+      code: number | null
+      signal: string | null
+      cause: KillCause | null
+      /** Uniform in [-1, 1]: the retry wait's jitter. */
+      jitter: number
+      error?: string
+    }
+
+/** What the runtime must do after an action: the only way the core reaches processes. */
+export type Effect =
+  | { type: 'spawn'; task: string }
+  | { type: 'kill'; task: string; pid: number; cause: KillCause }

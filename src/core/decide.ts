@@ -1,0 +1,190 @@
+// decide(state, action) -> events and effects: what an action means, without changing anything.
+import type { Action, Effect, KillCause } from './actions.js'
+import { backoffDelay } from './backoff.js'
+import { isUrgent } from './deadline.js'
+import { DomainError, notFound } from './errors.js'
+import { effectivePriority } from './priority.js'
+import type { State } from './state.js'
+import { isFinished } from './task-record.js'
+import type { NewEvent, Outcome, Priority, Task, TaskSpec } from './types.js'
+
+export interface Decision {
+  events: NewEvent[]
+  effects: Effect[]
+}
+
+const none = (): Decision => ({ events: [], effects: [] })
+
+export function decide(state: State, action: Action): Decision {
+  switch (action.type) {
+    case 'add':
+      if (state.tasks.has(action.spec.name)) {
+        throw new DomainError('conflict', `name: task "${action.spec.name}" already exists`)
+      }
+      return { events: arrival(state, action.spec, action.now, 'task.added', null), effects: [] }
+    case 'apply':
+      return applyFile(state, action.specs, action.prune, action.now)
+    case 'remove':
+      return removeTask(existing(state, action.name))
+    case 'run':
+      return runNow(existing(state, action.name))
+    case 'stop':
+      return stopTask(existing(state, action.name))
+    case 'clock':
+      return { events: clockEvents(state, action.now), effects: [] }
+    case 'boot':
+      return boot(state, action.now)
+    case 'started': {
+      const task = existing(state, action.name)
+      return {
+        events: [{ type: 'run.started', task: action.name, pid: action.pid, attempt: task.attempts + 1 }],
+        effects: [],
+      }
+    }
+    case 'exited':
+      return { events: exitEvents(state, action), effects: [] }
+  }
+}
+
+function existing(state: State, name: string): Task {
+  const task = state.tasks.get(name)
+  if (task === undefined) throw notFound(name)
+  return task
+}
+
+/** Events of a definition entering the queue: added or updated, then due and urgency if already so. */
+function arrival(
+  state: State,
+  spec: TaskSpec,
+  now: number,
+  type: 'task.added' | 'task.updated',
+  current: Task | null,
+): NewEvent[] {
+  const events: NewEvent[] = [{ type, task: spec.name, spec }]
+  const running = current?.state === 'running'
+  if (!running && spec.at <= now) events.push({ type: 'task.due', task: spec.name, reason: 'date' })
+  const failures = running ? (current?.consecutiveFailures ?? 0) : 0
+  const from = effectivePriority(spec.priority, false, failures)
+  if (spec.deadline !== null && spec.deadline - state.config.urgencyMs <= now) {
+    events.push({ type: 'task.priority', task: spec.name, from, to: 'high', reason: 'deadline' })
+  }
+  return events
+}
+
+function applyFile(state: State, specs: TaskSpec[], prune: boolean, now: number): Decision {
+  const decision = none()
+  const names = new Set<string>()
+  for (const spec of specs) {
+    names.add(spec.name)
+    const current = state.tasks.get(spec.name)
+    if (current?.spec.digest === spec.digest) continue
+    const type = current === undefined ? 'task.added' : 'task.updated'
+    decision.events.push(...arrival(state, spec, now, type, current ?? null))
+  }
+  if (!prune) return decision
+  for (const task of state.tasks.values()) {
+    if (names.has(task.spec.name)) continue
+    const removal = removeTask(task)
+    decision.events.push(...removal.events)
+    decision.effects.push(...removal.effects)
+  }
+  return decision
+}
+
+function removeTask(task: Task): Decision {
+  const effects: Effect[] = task.pid === null ? [] : [{ type: 'kill', task: task.spec.name, pid: task.pid, cause: 'remove' }]
+  return { events: [{ type: 'task.removed', task: task.spec.name }], effects }
+}
+
+function runNow(task: Task): Decision {
+  if (task.state === 'running') throw new DomainError('conflict', `task "${task.spec.name}" is already running`)
+  return { events: [{ type: 'task.due', task: task.spec.name, reason: 'manual' }], effects: [] }
+}
+
+function stopTask(task: Task): Decision {
+  const name = task.spec.name
+  if (task.pid !== null) return { events: [], effects: [{ type: 'kill', task: name, pid: task.pid, cause: 'stop' }] }
+  if (isFinished(task)) throw new DomainError('conflict', `task "${name}" is not running (it is ${task.state})`)
+  return { events: [{ type: 'task.stopped', task: name }], effects: [] }
+}
+
+/** Tasks whose time has come: they fall due, or their deadline window opens. O(k) for k of them. */
+function clockEvents(state: State, now: number): NewEvent[] {
+  const events: NewEvent[] = []
+  const woken = [...state.timers.ordered((t) => (t.wakeAt as number) <= now)]
+  for (const task of woken) {
+    const name = task.spec.name
+    if ((task.state === 'scheduled' || task.state === 'retrying') && task.dueAt <= now) {
+      events.push({ type: 'task.due', task: name, reason: task.state === 'scheduled' ? 'date' : 'backoff' })
+    }
+    if (!task.bumped && isUrgent(task, now, state.config.urgencyMs)) {
+      events.push({ type: 'task.priority', task: name, from: task.priority, to: 'high', reason: 'deadline' })
+    }
+  }
+  return events
+}
+
+/** After a crash, runs still marked running were cut short: record them and queue them again. */
+function boot(state: State, now: number): Decision {
+  const events: NewEvent[] = []
+  for (const task of state.tasks.values()) {
+    if (task.pid === null) continue
+    events.push(...exitEvents(state, {
+      type: 'exited', now, name: task.spec.name, pid: task.pid, code: null, signal: null, cause: 'shutdown', jitter: 0,
+    }))
+  }
+  return { events, effects: [] }
+}
+
+function outcomeOf(code: number | null, signal: string | null, cause: KillCause | null, error?: string): Outcome {
+  if (cause === 'shutdown') return 'interrupted'
+  if (cause === 'timeout') return 'timeout'
+  if (cause !== null) return 'killed'
+  if (code === 0 && error === undefined) return 'succeeded'
+  return signal !== null ? 'killed' : 'failed'
+}
+
+function exitEvents(state: State, action: Extract<Action, { type: 'exited' }>): NewEvent[] {
+  const task = runOwner(state, action)
+  const outcome = outcomeOf(action.code, action.signal, action.cause, action.error)
+  const started = task?.runStartedAt ?? action.now
+  const exited: NewEvent = {
+    type: 'run.exited', task: action.name, code: action.code, signal: action.signal, outcome,
+    durationMs: Math.max(0, action.now - started),
+    ...(action.error === undefined ? {} : { error: action.error }),
+  }
+  if (task === undefined || action.cause === 'remove') return [exited]
+  return [exited, ...afterRun(state, task, outcome, action)]
+}
+
+/** The task this run belongs to: not a task of the same name added after the run's task was removed. */
+function runOwner(state: State, action: Extract<Action, { type: 'exited' }>): Task | undefined {
+  const task = state.tasks.get(action.name)
+  if (task === undefined) return undefined
+  const own = action.pid === null ? task.state === 'ready' : task.pid === action.pid
+  return own ? task : undefined
+}
+
+/** What follows a run: success, a retry after backoff, a final failure, or a stop; with demotion. */
+function afterRun(state: State, task: Task, outcome: Outcome, action: Extract<Action, { type: 'exited' }>): NewEvent[] {
+  const name = task.spec.name
+  const { spec } = task
+  if (action.cause === 'stop') return [{ type: 'task.stopped', task: name }]
+  if (outcome === 'interrupted') return [{ type: 'task.due', task: name, reason: 'interrupted' }]
+  const failures = outcome === 'succeeded' ? 0 : task.consecutiveFailures + 1
+  const events: NewEvent[] = []
+  const to: Priority = effectivePriority(spec.priority, task.bumped, failures)
+  if (to !== task.priority) events.push({ type: 'task.priority', task: name, from: task.priority, to, reason: 'failures' })
+  if (outcome === 'succeeded') {
+    if (spec.restart !== 'always') return [...events, { type: 'task.succeeded', task: name }]
+    return [...events, retrying(state, task, action.now, 1, 0)]
+  }
+  const retryAllowed = spec.restart === 'always' || (spec.restart === 'on-failure' && failures <= spec.retries)
+  if (!retryAllowed) return [...events, { type: 'task.failed', task: name }]
+  return [...events, retrying(state, task, action.now, failures, action.jitter)]
+}
+
+function retrying(state: State, task: Task, now: number, retry: number, jitter: number): NewEvent {
+  const at = new Date(now + backoffDelay(state.config.backoff, retry, jitter)).toISOString()
+  return { type: 'task.retrying', task: task.spec.name, at, attempt: task.attempts + 1 }
+}

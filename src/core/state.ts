@@ -1,0 +1,62 @@
+// The scheduler's in-memory state: live tasks, the ready queue and the timer queue.
+import { nextWake, DEFAULT_URGENCY_MS } from './deadline.js'
+import { IndexedHeap } from './heap.js'
+import { startsBefore } from './order.js'
+import { DEFAULT_BACKOFF } from './backoff.js'
+import type { BackoffPolicy, Task } from './types.js'
+
+export interface CoreConfig {
+  /** How long before its deadline a task is bumped to high. */
+  urgencyMs: number
+  backoff: BackoffPolicy
+}
+
+export const DEFAULT_CORE_CONFIG: CoreConfig = { urgencyMs: DEFAULT_URGENCY_MS, backoff: DEFAULT_BACKOFF }
+
+export interface State {
+  readonly config: CoreConfig
+  readonly tasks: Map<string, Task>
+  /** Due tasks, in start order. */
+  readonly ready: IndexedHeap<Task>
+  /** Tasks that change with the clock alone, earliest `wakeAt` first: the next event is its top. */
+  readonly timers: IndexedHeap<Task>
+  /** Tasks with a process now. */
+  readonly running: Set<Task>
+  /** Seq of the last event applied. */
+  seq: number
+}
+
+export function createState(config: Partial<CoreConfig> = {}): State {
+  return {
+    config: { ...DEFAULT_CORE_CONFIG, ...config },
+    tasks: new Map(),
+    ready: new IndexedHeap<Task>(startsBefore, {
+      get: (t) => t.readyPos,
+      set: (t, pos) => (t.readyPos = pos),
+    }),
+    timers: new IndexedHeap<Task>((a, b) => (a.wakeAt as number) < (b.wakeAt as number), {
+      get: (t) => t.timerPos,
+      set: (t, pos) => (t.timerPos = pos),
+    }),
+    running: new Set(),
+    seq: 0,
+  }
+}
+
+/** Take a task out of both queues before its ordering fields change. */
+export function unindex(state: State, task: Task): void {
+  state.ready.remove(task)
+  state.timers.remove(task)
+}
+
+/** Put a task back in the queues its state and dates call for. */
+export function index(state: State, task: Task): void {
+  if (task.state === 'ready') state.ready.push(task)
+  task.wakeAt = nextWake(task, state.config.urgencyMs)
+  if (task.wakeAt !== null) state.timers.push(task)
+}
+
+/** The earliest moment at which the clock alone changes anything, or null if nothing waits. */
+export function nextEventAt(state: State): number | null {
+  return state.timers.peek()?.wakeAt ?? null
+}

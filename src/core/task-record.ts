@@ -1,0 +1,92 @@
+// Creating tasks and applying one event to one task: the per-task half of the reducer.
+import { effectivePriority } from './priority.js'
+import type { Task, TaskEvent, TaskSpec, TaskState } from './types.js'
+
+const FINISHED: ReadonlySet<TaskState> = new Set(['succeeded', 'failed', 'stopped'])
+
+export function isFinished(task: Task): boolean {
+  return FINISHED.has(task.state)
+}
+
+export function newTask(spec: TaskSpec, seq: number): Task {
+  return {
+    spec,
+    state: 'scheduled',
+    priority: spec.priority,
+    bumped: false,
+    consecutiveFailures: 0,
+    attempts: 0,
+    dueAt: spec.at,
+    queuedSeq: seq,
+    lastExitCode: null,
+    lastOutcome: null,
+    pid: null,
+    runStartedAt: null,
+    peakMemory: null,
+    readyPos: -1,
+    timerPos: -1,
+    wakeAt: null,
+  }
+}
+
+/** Start a new cycle: a changed definition or a manual run after the task had finished. */
+function rearm(task: Task): void {
+  task.attempts = 0
+  task.consecutiveFailures = 0
+  task.priority = effectivePriority(task.spec.priority, task.bumped, 0)
+}
+
+/** Apply one event to its task, in place. The caller keeps the queues in order around it. */
+export function applyEvent(task: Task, event: TaskEvent): void {
+  const time = Date.parse(event.time)
+  switch (event.type) {
+    case 'task.added':
+      return
+    case 'task.updated':
+      task.spec = event.spec
+      task.bumped = false
+      task.priority = effectivePriority(event.spec.priority, false, task.consecutiveFailures)
+      if (task.state === 'running') return
+      task.state = 'scheduled'
+      task.dueAt = event.spec.at
+      task.queuedSeq = event.seq
+      return rearm(task)
+    case 'task.due':
+      if (event.reason === 'manual') {
+        if (isFinished(task)) rearm(task)
+        task.dueAt = time
+        task.queuedSeq = event.seq
+      }
+      task.state = 'ready'
+      return
+    case 'task.priority':
+      task.priority = event.to
+      if (event.reason === 'deadline') task.bumped = true
+      return
+    case 'run.started':
+      task.state = 'running'
+      task.pid = event.pid
+      task.attempts = event.attempt
+      task.runStartedAt = time
+      return
+    case 'run.exited':
+      task.pid = null
+      task.runStartedAt = null
+      task.lastExitCode = event.code
+      task.lastOutcome = event.outcome
+      if (event.outcome === 'succeeded') task.consecutiveFailures = 0
+      else if (event.outcome !== 'interrupted') task.consecutiveFailures += 1
+      return
+    case 'task.retrying':
+      task.state = 'retrying'
+      task.dueAt = Date.parse(event.at)
+      return
+    case 'task.succeeded':
+    case 'task.failed':
+    case 'task.stopped':
+      task.state = event.type.slice('task.'.length) as TaskState
+      return
+    case 'task.removed':
+      return
+  }
+}

@@ -1,0 +1,98 @@
+// The data model of the queue: task definitions, live task records and the events of the history.
+
+export const PRIORITIES = ['high', 'medium', 'low'] as const
+export type Priority = (typeof PRIORITIES)[number]
+
+export const RESTARTS = ['never', 'on-failure', 'always'] as const
+export type Restart = (typeof RESTARTS)[number]
+
+export type TaskState = 'scheduled' | 'ready' | 'running' | 'retrying' | 'succeeded' | 'failed' | 'stopped'
+export type Outcome = 'succeeded' | 'failed' | 'timeout' | 'killed' | 'interrupted'
+
+/** Retry timing: wait base * factor^(n-1), jittered by at most ±20 %, never above cap. */
+export interface BackoffPolicy {
+  baseMs: number
+  factor: number
+  capMs: number
+}
+
+/** A validated, resolved task definition: what a user declared, with dates and sizes as numbers. */
+export interface TaskSpec {
+  name: string
+  script: string
+  args: string[]
+  /** Epoch ms at which the task becomes due. */
+  at: number
+  deadline: number | null
+  priority: Priority
+  front: boolean
+  retries: number
+  restart: Restart
+  cron: string | null
+  timeoutMs: number | null
+  memoryBytes: number | null
+  cwd: string | null
+  env: Record<string, string>
+  user: string | null
+  /** Digest of the definition as written, to tell a changed definition from a re-applied one. */
+  digest: string
+}
+
+/** A task as the scheduler holds it: its definition plus where it stands now. */
+export interface Task {
+  spec: TaskSpec
+  state: TaskState
+  /** Effective priority now (deadline bump and failure demotion applied). */
+  priority: Priority
+  bumped: boolean
+  consecutiveFailures: number
+  attempts: number
+  /** Epoch ms at which it became or becomes due (its `at`, its backoff end, or the moment `run` was asked). */
+  dueAt: number
+  /** Seq of the event that last put it in the queue: insertion order, and front order. */
+  queuedSeq: number
+  lastExitCode: number | null
+  lastOutcome: Outcome | null
+  pid: number | null
+  runStartedAt: number | null
+  /** Highest memory of its process tree seen in any run, in bytes: its admission estimate. */
+  peakMemory: number | null
+  /** Position in the ready heap and the timer heap (-1 when absent); owned by the heaps. */
+  readyPos: number
+  timerPos: number
+  /** Next time something changes for this task without any input (due or deadline window), or null. */
+  wakeAt: number | null
+}
+
+interface EventBase {
+  seq: number
+  time: string
+  task: string
+}
+
+export type TaskEvent =
+  | (EventBase & { type: 'task.added'; spec: TaskSpec })
+  | (EventBase & { type: 'task.updated'; spec: TaskSpec })
+  | (EventBase & { type: 'task.removed' })
+  | (EventBase & { type: 'task.due'; reason: 'date' | 'backoff' | 'manual' | 'interrupted' })
+  | (EventBase & { type: 'task.priority'; from: Priority; to: Priority; reason: 'deadline' | 'failures' })
+  | (EventBase & { type: 'run.started'; pid: number; attempt: number })
+  | (EventBase & {
+      type: 'run.exited'
+      code: number | null
+      signal: string | null
+      outcome: Outcome
+      durationMs: number
+      error?: string
+    })
+  | (EventBase & { type: 'task.retrying'; at: string; attempt: number })
+  | (EventBase & { type: 'task.succeeded' })
+  | (EventBase & { type: 'task.failed' })
+  | (EventBase & { type: 'task.stopped' })
+
+export type EventType = TaskEvent['type']
+
+/** An event before the log gives it its seq and time. */
+export type NewEvent = TaskEvent extends infer E ? (E extends TaskEvent ? Omit<E, 'seq' | 'time'> : never) : never
+
+export const LIVE_STATES: ReadonlySet<TaskState> = new Set(['scheduled', 'ready', 'running', 'retrying'])

@@ -1,0 +1,58 @@
+// The public JSON shape of a task (contract: `list --json`, `status --json`, `tasks.get`).
+import type { Outcome, Priority, Task, TaskState } from './types.js'
+
+export interface TaskView {
+  name: string
+  state: TaskState
+  priority: Priority
+  basePriority: Priority
+  at: string
+  deadline: string | null
+  front: boolean
+  attempts: number
+  retries: number
+  restart: string
+  lastExitCode: number | null
+  lastOutcome: Outcome | null
+  pid: number | null
+  waitingReason: string | null
+  script: string
+  args: string[]
+  cwd: string | null
+  cron: string | null
+  timeoutMs: number | null
+  memoryBytes: number | null
+  user: string | null
+  /** When it falls due next (its `at`, its backoff end), for scheduled and retrying tasks. */
+  nextRunAt: string | null
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString()
+
+export function taskView(task: Task, waitingReason: string | null): TaskView {
+  const { spec } = task
+  return {
+    name: spec.name,
+    state: task.state,
+    priority: task.priority,
+    basePriority: spec.priority,
+    at: iso(spec.at),
+    deadline: spec.deadline === null ? null : iso(spec.deadline),
+    front: spec.front,
+    attempts: task.attempts,
+    retries: spec.retries,
+    restart: spec.restart,
+    lastExitCode: task.lastExitCode,
+    lastOutcome: task.lastOutcome,
+    pid: task.pid,
+    waitingReason,
+    script: spec.script,
+    args: spec.args,
+    cwd: spec.cwd,
+    cron: spec.cron,
+    timeoutMs: spec.timeoutMs,
+    memoryBytes: spec.memoryBytes,
+    user: spec.user,
+    nextRunAt: task.state === 'scheduled' || task.state === 'retrying' ? iso(task.dueAt) : null,
+  }
+}

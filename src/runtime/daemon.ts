@@ -1,0 +1,105 @@
+// Starting and stopping the daemon: home, store, boot recovery, ecosystem, listeners, the one interval.
+import type { Server } from 'node:http'
+import { totalmem } from 'node:os'
+import type { AddressInfo } from 'node:net'
+import type { Limits } from '../core/admission.js'
+import { restore } from '../core/reducer.js'
+import { createState } from '../core/state.js'
+import type { Task } from '../core/types.js'
+import { resolveSettings, type DaemonSettingsInput } from '../config/daemon-settings.js'
+import type { LoadedEcosystem } from '../config/ecosystem.js'
+import type { DaemonContext } from '../api/context.js'
+import { listenControlSocket } from '../api/control-socket.js'
+import { listenHttp } from '../api/http-server.js'
+import { call } from '../api/methods.js'
+import { LevelStore } from '../store/level-store.js'
+import { Dispatcher } from './dispatcher.js'
+import { prepareHome, type HomePaths } from './home.js'
+import { systemClock, type Clock, type Spawner, type SystemProbe } from './ports.js'
+import { ProcessSpawner } from './process-spawner.js'
+import { Supervisor } from './supervisor.js'
+import { systemProbe } from './system-probe.js'
+
+/** Memory need assumed for a task with no `memory` and no observed peak. */
+export const DEFAULT_NEED_BYTES = 64 * 1024 * 1024
+const SAMPLE_EVERY_MS = 1000
+
+export interface DaemonOptions {
+  home: HomePaths
+  /** Settings from the command line; they win over the ecosystem's `supervisor` section. */
+  flags: DaemonSettingsInput
+  ecosystem?: LoadedEcosystem
+  clock?: Clock
+  spawner?: Spawner
+  probe?: SystemProbe
+}
+
+export interface DaemonHandle {
+  ctx: DaemonContext
+  host: string
+  port: number
+  /** Resolves once the daemon has fully stopped (by `stop()`, a signal handler, or `ctl shutdown`). */
+  stopped: Promise<void>
+  stop(): Promise<void>
+}
+
+export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle> {
+  const clock = options.clock ?? systemClock
+  const totalMemory = totalmem()
+  const settings = resolveSettings([options.ecosystem?.supervisor ?? {}, options.flags], totalMemory)
+  const limits: Limits = {
+    maxConcurrent: settings.maxConcurrent, maxCpu: settings.maxCpu,
+    minFreeBytes: settings.minFreeBytes, defaultNeedBytes: DEFAULT_NEED_BYTES,
+  }
+  await prepareHome(options.home)
+  const store = await LevelStore.open(options.home.db)
+  const closers: (() => Promise<void>)[] = [() => store.close()]
+  try {
+    const state = createState({ urgencyMs: settings.urgencyMs })
+    state.seq = store.lastSeq
+    for (const task of await store.loadTasks()) restore(state, task as Task)
+    const supervisor = new Supervisor(new Dispatcher(state, store), {
+      clock, spawner: options.spawner ?? new ProcessSpawner(), probe: options.probe ?? systemProbe,
+    }, { logDir: options.home.logs, limits, killTimeoutMs: settings.killTimeoutMs, sampleEveryMs: SAMPLE_EVERY_MS })
+    await supervisor.request({ type: 'boot', now: clock.now() })
+
+    let stopping: Promise<void> | null = null
+    let markStopped: () => void = () => undefined
+    const stopped = new Promise<void>((resolve) => (markStopped = resolve))
+    const stop = (): Promise<void> => (stopping ??= shutdown().then(markStopped))
+    const ctx: DaemonContext = {
+      supervisor, store, settings, limits, totalMemory, clock, home: options.home.root, startedAt: clock.now(),
+      shutdown: () => void stop(),
+    }
+    if (options.ecosystem !== undefined) {
+      const { tasks, baseDir } = options.ecosystem
+      await call(ctx, 'admin', 'tasks.apply', { tasks, baseDir })
+    }
+    await supervisor.sampleNow().catch(() => undefined)
+    const socket = await listenControlSocket(ctx, options.home.socket)
+    closers.unshift(() => socket.close())
+    const http: Server = await listenHttp(ctx, settings.host, settings.port)
+    closers.unshift(() => closeServer(http))
+    const interval = setInterval(() => void supervisor.pump(), settings.tickMs)
+    supervisor.kick()
+
+    async function shutdown(): Promise<void> {
+      clearInterval(interval)
+      await supervisor.stopAll()
+      for (const close of closers) await close().catch(() => undefined)
+    }
+    const address = http.address() as AddressInfo
+    return { ctx, host: address.address, port: address.port, stopped, stop }
+  } catch (error) {
+    for (const close of closers) await close().catch(() => undefined)
+    throw error
+  }
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.closeAllConnections()
+    server.close(() => resolve())
+  })
+}
+

@@ -1,0 +1,31 @@
+// The runtime's edges: time, processes and machine samples, real here and faked in tests.
+import type { Resources } from '../core/admission.js'
+import type { TaskSpec } from '../core/types.js'
+
+export interface Clock {
+  now(): number
+}
+
+export const systemClock: Clock = { now: () => Date.now() }
+
+export interface ExitStatus {
+  pid: number
+  code: number | null
+  signal: string | null
+}
+
+export type SpawnResult = { pid: number } | { error: string }
+
+export interface Spawner {
+  /**
+   * Start `spec` in its own process group with output appended to `logFile`; `onExit` is called once
+   * when the process ends. Resolves once the process runs or failed to start.
+   */
+  spawn(spec: TaskSpec, logFile: string, onExit: (status: ExitStatus) => void): Promise<SpawnResult>
+  /** Signal a whole process group; false if it is already gone. */
+  signalGroup(pid: number, signal: NodeJS.Signals): boolean
+}
+
+export interface SystemProbe {
+  sample(): Promise<Resources & { totalBytes: number }>
+}

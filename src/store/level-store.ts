@@ -1,0 +1,107 @@
+// The LevelDB store: event log, current task records and a per-task event index, one batch per change.
+import { Level } from 'level'
+import type { AbstractSublevel } from 'abstract-level'
+import type { TaskEvent } from '../core/types.js'
+import { DomainError } from '../core/errors.js'
+import { SCHEMA_VERSION, upgradeEvent, upgradeTask } from './schema.js'
+import type { HistoryQuery, Store, StoredTask } from './store.js'
+
+type Json = Record<string, unknown>
+type Sub = AbstractSublevel<Level<string, Json>, string | Buffer | Uint8Array, string, Json>
+
+const SEQ_WIDTH = 16
+const seqKey = (seq: number): string => seq.toString().padStart(SEQ_WIDTH, '0')
+// Task names never contain ':' (see the name rule), so `name:` is a prefix of that task's keys only.
+const taskEventKey = (name: string, seq: number): string => `${name}:${seqKey(seq)}`
+
+export class LevelStore implements Store {
+  private seq = 0
+  private readonly events: Sub
+  private readonly tasks: Sub
+  private readonly byTask: Sub
+  private readonly meta: Sub
+
+  private constructor(private readonly db: Level<string, Json>) {
+    const sub = (name: string): Sub => db.sublevel<string, Json>(name, { valueEncoding: 'json' })
+    this.events = sub('ev')
+    this.tasks = sub('task')
+    this.byTask = sub('tev')
+    this.meta = sub('meta')
+  }
+
+  /** Open (creating if needed) the database in `dir`; refuses if another process holds it. */
+  static async open(dir: string): Promise<LevelStore> {
+    const db = new Level<string, Json>(dir, { valueEncoding: 'json' })
+    try {
+      await db.open()
+    } catch (error) {
+      const locked = (error as { cause?: { code?: string } }).cause?.code === 'LEVEL_LOCKED'
+      if (locked) throw new DomainError('conflict', `another daemon is already running on ${dir}`, { cause: error })
+      throw error
+    }
+    const store = new LevelStore(db)
+    await store.readMeta()
+    return store
+  }
+
+  get lastSeq(): number {
+    return this.seq
+  }
+
+  private async readMeta(): Promise<void> {
+    const seq = (await this.meta.get('seq')) as { value: number } | undefined
+    const [last] = await this.events.keys({ reverse: true, limit: 1 }).all()
+    // The meta seq and the newest event key are written in one batch; take the larger to be safe.
+    this.seq = Math.max(seq?.value ?? 0, last === undefined ? 0 : Number(last))
+  }
+
+  async loadTasks(): Promise<StoredTask[]> {
+    const out: StoredTask[] = []
+    const rewrites: { type: 'put'; key: string; value: Json }[] = []
+    for await (const [key, raw] of this.tasks.iterator()) {
+      const { task, changed } = upgradeTask(raw)
+      out.push(task)
+      if (changed) rewrites.push({ type: 'put', key, value: { v: SCHEMA_VERSION, ...task } })
+    }
+    if (rewrites.length > 0) await this.tasks.batch(rewrites)
+    await this.meta.put('schema', { value: SCHEMA_VERSION })
+    return out
+  }
+
+  async commit(events: TaskEvent[], tasks: StoredTask[], removed: string[]): Promise<void> {
+    if (events.length === 0 && tasks.length === 0 && removed.length === 0) return
+    const batch = this.db.batch()
+    let seq = this.seq
+    for (const event of events) {
+      batch.put(seqKey(event.seq), { v: SCHEMA_VERSION, ...event }, { sublevel: this.events })
+      batch.put(taskEventKey(event.task, event.seq), {}, { sublevel: this.byTask })
+      seq = Math.max(seq, event.seq)
+    }
+    for (const task of tasks) batch.put(task.spec.name, { v: SCHEMA_VERSION, ...task }, { sublevel: this.tasks })
+    for (const name of removed) batch.del(name, { sublevel: this.tasks })
+    batch.put('seq', { value: seq }, { sublevel: this.meta })
+    await batch.write()
+    this.seq = seq
+  }
+
+  async history(query: HistoryQuery): Promise<TaskEvent[]> {
+    if (query.task === undefined) {
+      const values = await this.events.values({ reverse: true, limit: query.limit }).all()
+      return values.reverse().map(upgradeEvent)
+    }
+    const prefix = `${query.task}:`
+    const keys = await this.byTask.keys({ gte: prefix, lt: `${query.task};`, reverse: true, limit: query.limit }).all()
+    const seqKeys = keys.reverse().map((key) => key.slice(prefix.length))
+    const values = await this.events.getMany(seqKeys)
+    return values.filter((v): v is Json => v !== undefined).map(upgradeEvent)
+  }
+
+  async eventsAfter(after: number, limit: number): Promise<TaskEvent[]> {
+    const values = await this.events.values({ gt: seqKey(after), limit }).all()
+    return values.map(upgradeEvent)
+  }
+
+  async close(): Promise<void> {
+    await this.db.close()
+  }
+}
