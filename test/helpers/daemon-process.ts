@@ -1,0 +1,138 @@
+// A real daemon in a child process, its ctl, its event stream, and a cleanup that leaves nothing behind.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
+import { Client } from '../../src/cli/client.js'
+import type { TaskEvent } from '../../src/core/types.js'
+import type { TaskView } from '../../src/core/view.js'
+import { alive, waitFor } from './wait.js'
+
+/** The built CLI (tests run from dist/test, the CLI is dist/src/cli/main.js). */
+export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url))
+/** The fixtures folder of the repository (dist/test/helpers -> repo root). */
+export const FIXTURES = fileURLToPath(new URL('../../../fixtures/', import.meta.url))
+export const fixture = (name: string): string => join(FIXTURES, name)
+
+export interface CtlResult {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+/** Run `supervisor ARGS...` to completion. */
+export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CtlResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    child.on('error', reject)
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }))
+  })
+}
+
+export class DaemonProcess {
+  readonly events: TaskEvent[] = []
+  private client: Client | null = null
+  private readonly taskPids = new Set<number>()
+
+  private constructor(
+    readonly home: string,
+    readonly child: ChildProcess,
+    readonly port: number,
+    readonly output: { text: string },
+  ) {}
+
+  /** Start `supervisor daemon --home HOME --port 0 ...extra` and wait for its `listening` line. */
+  static async start(home: string, extra: string[] = []): Promise<DaemonProcess> {
+    const child = spawn(process.execPath, [CLI, 'daemon', '--home', home, '--port', '0', ...extra], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    const output = { text: '' }
+    child.stdout?.on('data', (d: Buffer) => (output.text += d.toString()))
+    child.stderr?.on('data', (d: Buffer) => (output.text += d.toString()))
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`daemon did not start:\n${output.text}`)), 15_000)
+      const check = (): void => {
+        const match = /listening on [^\s:]+:(\d+)/.exec(output.text)
+        if (match !== null) {
+          clearTimeout(timer)
+          resolve(Number(match[1]))
+        }
+      }
+      child.stdout?.on('data', check)
+      child.once('exit', (code) => {
+        clearTimeout(timer)
+        reject(new Error(`daemon exited with ${code}:\n${output.text}`))
+      })
+    })
+    const daemon = new DaemonProcess(home, child, port, output)
+    await daemon.follow()
+    return daemon
+  }
+
+  get pid(): number {
+    return this.child.pid as number
+  }
+
+  /** `supervisor ctl ARGS... --home HOME`. */
+  ctl(args: string[], cwd?: string): Promise<CtlResult> {
+    return runCli(['ctl', '--home', this.home, ...args], cwd === undefined ? {} : { cwd })
+  }
+
+  async ctlJson<T>(args: string[]): Promise<T> {
+    const result = await this.ctl([...args, '--json'])
+    if (result.code !== 0) throw new Error(`ctl ${args.join(' ')} failed (${result.code}): ${result.stderr}`)
+    return JSON.parse(result.stdout) as T
+  }
+
+  task(name: string): Promise<TaskView> {
+    return this.ctlJson<TaskView>(['status', name])
+  }
+
+  /** Resolve with the first event (seen so far or later) that matches. */
+  waitForEvent(match: (e: TaskEvent) => boolean, what: string, timeoutMs = 15_000): Promise<TaskEvent> {
+    return waitFor(() => this.events.find(match), what, timeoutMs)
+  }
+
+  /** Kill the daemon with SIGKILL, as a crash would. Its task processes live on; `cleanup` ends them. */
+  async crash(): Promise<void> {
+    this.client?.close()
+    const exited = new Promise((resolve) => this.child.once('exit', resolve))
+    this.child.kill('SIGKILL')
+    await exited
+  }
+
+  /** Stop gracefully (SIGTERM) and return the exit code. */
+  async stop(): Promise<number | null> {
+    this.client?.close()
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.child.exitCode
+    const exited = new Promise<number | null>((resolve) => this.child.once('exit', (code) => resolve(code)))
+    this.child.kill('SIGTERM')
+    return exited
+  }
+
+  /** Stop the daemon if it still runs and end every process group any task of it ever started. */
+  async cleanup(): Promise<void> {
+    const code = this.stop()
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000)
+    await code
+    clearTimeout(timer)
+    for (const pid of this.taskPids) {
+      if (alive(-pid)) process.kill(-pid, 'SIGKILL')
+    }
+  }
+
+  private async follow(): Promise<void> {
+    const client = await Client.connect(join(this.home, 'supervisor.sock'))
+    client.onEvent = (event) => {
+      this.events.push(event)
+      if (event.type === 'run.started') this.taskPids.add(event.pid)
+    }
+    await client.call('events.subscribe', { since: 0 })
+    this.client = client
+  }
+}
