@@ -1,0 +1,37 @@
+// An in-memory Store: the fake for runtime tests, and the second implementation the store contract checks.
+import type { TaskEvent } from '../../src/core/types.js'
+import type { HistoryQuery, Store, StoredTask } from '../../src/store/store.js'
+
+export class MemoryStore implements Store {
+  readonly events: TaskEvent[] = []
+  readonly tasks = new Map<string, StoredTask>()
+  closed = false
+
+  get lastSeq(): number {
+    return this.events.at(-1)?.seq ?? 0
+  }
+
+  async loadTasks(): Promise<StoredTask[]> {
+    return [...this.tasks.values()].map((t) => structuredClone(t))
+  }
+
+  async commit(events: TaskEvent[], tasks: StoredTask[], removed: string[]): Promise<void> {
+    const copies = structuredClone({ events, tasks })
+    this.events.push(...copies.events)
+    for (const task of copies.tasks) this.tasks.set(task.spec.name, task)
+    for (const name of removed) this.tasks.delete(name)
+  }
+
+  async history(query: HistoryQuery): Promise<TaskEvent[]> {
+    const matching = query.task === undefined ? this.events : this.events.filter((e) => e.task === query.task)
+    return matching.slice(-query.limit)
+  }
+
+  async eventsAfter(after: number, limit: number): Promise<TaskEvent[]> {
+    return this.events.filter((e) => e.seq > after).slice(0, limit)
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+  }
+}

@@ -1,0 +1,28 @@
+// Small valid task records and events for store tests.
+import type { TaskEvent, TaskSpec } from '../../src/core/types.js'
+import type { StoredTask } from '../../src/store/store.js'
+
+export function sampleSpec(name: string, overrides: Partial<TaskSpec> = {}): TaskSpec {
+  return {
+    name, script: '/bin/true', args: [], at: Date.UTC(2026, 10, 27), deadline: null, priority: 'medium', front: false,
+    retries: 3, restart: 'on-failure', cron: null, timeoutMs: null, memoryBytes: null, cwd: null, env: {}, user: null,
+    digest: `digest-${name}`, ...overrides,
+  }
+}
+
+export function sampleTask(name: string, overrides: Partial<StoredTask> = {}): StoredTask {
+  const spec = sampleSpec(name)
+  return {
+    spec, state: 'scheduled', priority: spec.priority, bumped: false, consecutiveFailures: 0, attempts: 0,
+    dueAt: spec.at, queuedSeq: 1, lastExitCode: null, lastOutcome: null, pid: null, runStartedAt: null, peakMemory: null,
+    ...overrides,
+  }
+}
+
+export function addedEvent(seq: number, name: string): TaskEvent {
+  return { seq, time: new Date(Date.UTC(2026, 10, 27) + seq).toISOString(), type: 'task.added', task: name, spec: sampleSpec(name) }
+}
+
+export function dueEvent(seq: number, name: string): TaskEvent {
+  return { seq, time: new Date(Date.UTC(2026, 10, 27) + seq).toISOString(), type: 'task.due', task: name, reason: 'date' }
+}

@@ -1,0 +1,103 @@
+// The LevelDB store: the shared contract, plus what only a real database shows (reopen, lock, crash).
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
+import { describe, it } from 'node:test'
+import { DomainError } from '../../src/core/errors.js'
+import { LevelStore } from '../../src/store/level-store.js'
+import { addedEvent, dueEvent, sampleTask } from '../helpers/sample-records.js'
+import { tempDir } from '../helpers/temp-dir.js'
+import { storeContract } from './store-contract.js'
+
+storeContract('level', {
+  async open() {
+    const dir = await tempDir()
+    const store = await LevelStore.open(join(dir.path, 'db'))
+    return { store, dispose: async () => { await store.close(); await dir.remove() } }
+  },
+})
+
+describe('LevelStore on disk', () => {
+  it('keeps records, history and lastSeq across close and reopen', async () => {
+    const dir = await tempDir()
+    try {
+      const path = join(dir.path, 'db')
+      const first = await LevelStore.open(path)
+      await first.commit([addedEvent(1, 'a'), dueEvent(2, 'a')], [sampleTask('a', { state: 'ready' })], [])
+      await first.close()
+      const second = await LevelStore.open(path)
+      assert.equal(second.lastSeq, 2)
+      assert.equal((await second.loadTasks())[0]?.state, 'ready')
+      assert.deepEqual((await second.history({ task: 'a', limit: 10 })).map((e) => e.type), ['task.added', 'task.due'])
+      await second.close()
+    } finally {
+      await dir.remove()
+    }
+  })
+
+  it('refuses a second opener of the same database with a conflict naming the folder', async () => {
+    const dir = await tempDir()
+    const path = join(dir.path, 'db')
+    const first = await LevelStore.open(path)
+    try {
+      await assert.rejects(LevelStore.open(path), (error: unknown) =>
+        error instanceof DomainError && error.code === 'conflict' && error.message.includes(path))
+    } finally {
+      await first.close()
+      await dir.remove()
+    }
+  })
+
+  it('writes nothing of a batch that fails part-way', async () => {
+    const dir = await tempDir()
+    const store = await LevelStore.open(join(dir.path, 'db'))
+    try {
+      await store.commit([addedEvent(1, 'a')], [sampleTask('a')], [])
+      // A value that cannot be encoded fails the batch after its first operations were queued.
+      const poisoned = { ...sampleTask('b'), peakMemory: 1n } as never
+      await assert.rejects(store.commit([addedEvent(2, 'b')], [sampleTask('c'), poisoned], []))
+      assert.equal(store.lastSeq, 1)
+      assert.deepEqual((await store.loadTasks()).map((t) => t.spec.name), ['a'])
+      assert.deepEqual((await store.history({ limit: 10 })).map((e) => e.seq), [1])
+    } finally {
+      await store.close()
+      await dir.remove()
+    }
+  })
+
+  it('after a kill -9 in the middle of writing, every task record matches the event log', async () => {
+    const dir = await tempDir()
+    const path = join(dir.path, 'db')
+    try {
+      const writer = spawn(process.execPath, [fileURLToPath(new URL('../helpers/store-writer.js', import.meta.url)), path], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      })
+      // Let it write a few hundred batches, then kill it without warning.
+      await new Promise<void>((resolve) => {
+        let seen = 0
+        writer.stdout.on('data', (chunk: Buffer) => {
+          seen += chunk.toString().split('\n').length - 1
+          if (seen >= 300) resolve()
+        })
+      })
+      const exited = new Promise((resolve) => writer.once('exit', resolve))
+      writer.kill('SIGKILL')
+      await exited
+      const store = await LevelStore.open(path)
+      const tasks = await store.loadTasks()
+      const events = await store.history({ limit: 100_000 })
+      assert.ok(events.length >= 300)
+      assert.equal(store.lastSeq, events.at(-1)?.seq)
+      events.forEach((event, i) => assert.equal(event.seq, i + 1, 'no seq is missing or repeated'))
+      // The writer stores in each record the seq of the event written in the same batch.
+      for (const task of tasks) {
+        const last = events.filter((e) => e.task === task.spec.name).at(-1)
+        assert.equal(task.queuedSeq, last?.seq, `record of ${task.spec.name} matches its last event`)
+      }
+      await store.close()
+    } finally {
+      await dir.remove()
+    }
+  })
+})

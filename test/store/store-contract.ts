@@ -1,0 +1,74 @@
+// The behaviour every Store must share (LevelDB now, a shared database later): one suite, run per backend.
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import type { Store } from '../../src/store/store.js'
+import { addedEvent, dueEvent, sampleTask } from '../helpers/sample-records.js'
+
+export interface StoreFactory {
+  /** A fresh, empty store, and a way to dispose of it after the test. */
+  open(): Promise<{ store: Store; dispose(): Promise<void> }>
+}
+
+export function storeContract(backend: string, factory: StoreFactory): void {
+  describe(`Store contract: ${backend}`, () => {
+    const withStore = (body: (store: Store) => Promise<void>) => async () => {
+      const { store, dispose } = await factory.open()
+      try {
+        await body(store)
+      } finally {
+        await dispose()
+      }
+    }
+
+    it('starts empty at seq 0', withStore(async (store) => {
+      assert.equal(store.lastSeq, 0)
+      assert.deepEqual(await store.loadTasks(), [])
+      assert.deepEqual(await store.history({ limit: 10 }), [])
+    }))
+
+    it('commits events and task records together and advances lastSeq', withStore(async (store) => {
+      await store.commit([addedEvent(1, 'a'), dueEvent(2, 'a')], [sampleTask('a', { state: 'ready' })], [])
+      assert.equal(store.lastSeq, 2)
+      const [task] = await store.loadTasks()
+      assert.equal(task?.spec.name, 'a')
+      assert.equal(task?.state, 'ready')
+      assert.deepEqual((await store.history({ limit: 10 })).map((e) => e.seq), [1, 2])
+    }))
+
+    it('gives the latest N events oldest first, for all tasks or for one', withStore(async (store) => {
+      for (let seq = 1; seq <= 12; seq += 1) {
+        const name = seq % 2 === 0 ? 'even' : 'odd'
+        await store.commit([dueEvent(seq, name)], [], [])
+      }
+      assert.deepEqual((await store.history({ limit: 3 })).map((e) => e.seq), [10, 11, 12])
+      assert.deepEqual((await store.history({ task: 'odd', limit: 2 })).map((e) => e.seq), [9, 11])
+      assert.deepEqual((await store.history({ task: 'even', limit: 100 })).map((e) => e.seq), [2, 4, 6, 8, 10, 12])
+      assert.deepEqual(await store.history({ task: 'none', limit: 5 }), [])
+    }))
+
+    it('does not mix up tasks whose names share a prefix', withStore(async (store) => {
+      await store.commit([dueEvent(1, 'job'), dueEvent(2, 'job-2'), dueEvent(3, 'job.x')], [], [])
+      assert.deepEqual((await store.history({ task: 'job', limit: 10 })).map((e) => e.seq), [1])
+    }))
+
+    it('reads events after a seq in pages', withStore(async (store) => {
+      await store.commit([1, 2, 3, 4, 5].map((seq) => dueEvent(seq, 'a')), [], [])
+      assert.deepEqual((await store.eventsAfter(2, 2)).map((e) => e.seq), [3, 4])
+      assert.deepEqual((await store.eventsAfter(5, 10)), [])
+    }))
+
+    it('deletes removed task records but keeps their history', withStore(async (store) => {
+      await store.commit([addedEvent(1, 'a'), addedEvent(2, 'b')], [sampleTask('a'), sampleTask('b')], [])
+      await store.commit([{ ...dueEvent(3, 'a'), type: 'task.removed' } as never], [], ['a'])
+      assert.deepEqual((await store.loadTasks()).map((t) => t.spec.name), ['b'])
+      assert.deepEqual((await store.history({ task: 'a', limit: 10 })).map((e) => e.seq), [1, 3])
+    }))
+
+    it('stores records as data: later changes to the caller\'s objects do not leak in', withStore(async (store) => {
+      const task = sampleTask('a')
+      await store.commit([addedEvent(1, 'a')], [task], [])
+      task.state = 'failed'
+      assert.equal((await store.loadTasks())[0]?.state, 'scheduled')
+    }))
+  })
+}
