@@ -7,6 +7,11 @@ import { taskView, type TaskView } from '../core/view.js'
 import { resolveTask, taskInputSchema } from '../config/task-input.js'
 import { scriptProblem } from '../config/script-check.js'
 import { issueMessages, parseOrThrow } from '../config/validation.js'
+import { NAME_PATTERN } from '../config/task-input.js'
+import { readLog } from '../runtime/log-reader.js'
+import { userProblem } from '../runtime/users.js'
+import { existsSync } from 'node:fs'
+import { logPath } from '../runtime/log-files.js'
 import type { DaemonContext, Scope } from './context.js'
 
 export interface Method {
@@ -19,6 +24,11 @@ const applyParams = z.strictObject({
   tasks: z.array(z.unknown(), { error: 'expected an array of tasks' }),
   prune: z.boolean().optional(),
   baseDir: z.string().optional(),
+})
+const logsParams = z.strictObject({
+  name: z.string({ error: 'expected a task name' }).regex(NAME_PATTERN, { error: 'expected a task name' }),
+  lines: z.number().int().min(1, { error: 'expected a whole number from 1 to 100000' }).max(100_000, { error: 'expected a whole number from 1 to 100000' }).optional(),
+  from: z.strictObject({ out: z.number().int().min(0), err: z.number().int().min(0) }).optional(),
 })
 const historyParams = z.strictObject({
   task: z.string().optional(),
@@ -60,6 +70,8 @@ async function specsOf(ctx: DaemonContext, inputs: unknown[], baseDir: string, l
   for (const [i, spec] of specs.entries()) {
     const problem = await checks.get(spec.script)
     if (problem != null) problems.push(where(i, `script: ${problem}`))
+    const userIssue = spec.user === null ? null : userProblem(spec.user)
+    if (userIssue !== null) problems.push(where(i, `user: ${userIssue}`))
   }
   if (problems.length > 0) throw new DomainError('invalid', problems.join('\n'))
   return specs
@@ -127,6 +139,20 @@ export const methods: Record<string, Method> = {
     async handle(ctx, params) {
       const { task, limit } = parseOrThrow(historyParams, params ?? {})
       return ctx.store.history({ ...(task === undefined ? {} : { task }), limit: limit ?? 1000 })
+    },
+  },
+  'tasks.logs': {
+    scope: 'read',
+    async handle(ctx, params) {
+      const { name, lines, from } = parseOrThrow(logsParams, params)
+      const dir = ctx.supervisor.options.logDir
+      const known = ctx.supervisor.state.tasks.has(name) || existsSync(logPath(dir, name, 'out')) || existsSync(logPath(dir, name, 'err'))
+      if (!known) throw notFound(name)
+      const [out, err] = await Promise.all([
+        readLog(dir, name, 'out', lines ?? 100, from?.out),
+        readLog(dir, name, 'err', lines ?? 100, from?.err),
+      ])
+      return { out, err }
     },
   },
   'daemon.status': {

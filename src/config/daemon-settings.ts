@@ -3,6 +3,9 @@ import { z } from 'zod'
 import { DomainError } from '../core/errors.js'
 import { parseDuration, parseSize } from './units.js'
 import { got } from './validation.js'
+import { DEFAULT_BACKOFF } from '../core/backoff.js'
+import type { BackoffPolicy } from '../core/types.js'
+import { backoffSchema, toBackoff } from './task-input.js'
 
 const SIZE_FORMS = 'a size such as 512M, 2G, bytes or N%'
 
@@ -15,6 +18,10 @@ export const daemonSettingsSchema = z.strictObject({
   minFreeMemory: z.union([z.number().int().min(0), z.string().refine((s) => parseSize(s, 1) !== null)], { error: got(SIZE_FORMS) }).optional(),
   killTimeout: z.union([z.number().int().positive(), z.string().refine((s) => (parseDuration(s) ?? 0) > 0)], { error: got('a duration such as 5s') }).optional(),
   urgency: z.union([z.number().int().min(0), z.string().refine((s) => parseDuration(s) !== null)], { error: got('a duration such as 5m') }).optional(),
+  stableAfter: z.union([z.number().int().min(0), z.string().refine((s) => parseDuration(s) !== null)], { error: got('a duration such as 10s') }).optional(),
+  backoff: backoffSchema.optional(),
+  logMaxSize: z.union([z.number().int().positive(), z.string().refine((s) => (parseSize(s, 1) ?? 0) > 0)], { error: got('a size such as 10M') }).optional(),
+  logFiles: z.number({ error: got('a whole number from 0 to 100') }).int().min(0, { error: got('a whole number from 0 to 100') }).max(100, { error: got('a whole number from 0 to 100') }).optional(),
 })
 
 export type DaemonSettingsInput = z.output<typeof daemonSettingsSchema>
@@ -28,10 +35,15 @@ export interface DaemonSettings {
   minFreeBytes: number
   killTimeoutMs: number
   urgencyMs: number
+  stableMs: number
+  backoff: BackoffPolicy
+  logMaxBytes: number
+  logFiles: number
 }
 
 export const DEFAULT_SETTINGS: DaemonSettingsInput = {
   host: '127.0.0.1', port: 7070, tick: 25, maxConcurrent: 3, maxCpu: 85, minFreeMemory: '10%', killTimeout: '5s', urgency: '5m',
+  stableAfter: '10s', logMaxSize: '10M', logFiles: 3,
 }
 
 /** Defaults, then the file's section, then the flags; sizes and durations resolved. */
@@ -42,7 +54,9 @@ export function resolveSettings(layers: DaemonSettingsInput[], totalMemory: numb
   return {
     host: merged.host, port: merged.port, tickMs: merged.tick, maxConcurrent: merged.maxConcurrent,
     maxCpu: merged.maxCpu, minFreeBytes: bytes(merged.minFreeMemory), killTimeoutMs: ms(merged.killTimeout),
-    urgencyMs: ms(merged.urgency),
+    urgencyMs: ms(merged.urgency), stableMs: ms(merged.stableAfter),
+    backoff: merged.backoff === undefined ? DEFAULT_BACKOFF : toBackoff(merged.backoff),
+    logMaxBytes: bytes(merged.logMaxSize), logFiles: merged.logFiles,
   }
 }
 

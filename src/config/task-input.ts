@@ -3,7 +3,9 @@ import { createHash } from 'node:crypto'
 import { resolve } from 'node:path'
 import { z } from 'zod'
 import { DomainError } from '../core/errors.js'
-import { PRIORITIES, RESTARTS, type TaskSpec } from '../core/types.js'
+import { DEFAULT_BACKOFF } from '../core/backoff.js'
+import { PRIORITIES, RESTARTS, type BackoffPolicy, type TaskSpec } from '../core/types.js'
+import { cronProblem, nextCronTime } from './cron.js'
 import { parseDate, parseDuration, parseSize } from './units.js'
 import { got } from './validation.js'
 
@@ -22,6 +24,12 @@ const size = z.union([
   z.string().refine((text) => (parseSize(text, 1) ?? 0) > 0, { error: got('a size such as 512K, 256M, 2G, bytes or N%') }),
 ], { error: got('a size such as 512K, 256M, 2G, bytes or N%') })
 
+export const backoffSchema = z.strictObject({
+  base: duration.optional(),
+  factor: z.number({ error: got('a number from 1 to 10') }).min(1, { error: got('a number from 1 to 10') }).max(10, { error: got('a number from 1 to 10') }).optional(),
+  cap: duration.optional(),
+}, { error: got('an object {base, factor, cap}') })
+
 export const taskInputSchema = z.strictObject({
   name: z.string({ error: got('a name') }).regex(NAME_PATTERN, {
     error: got('1-128 of A-Z a-z 0-9 . _ - starting with a letter or digit'),
@@ -36,10 +44,21 @@ export const taskInputSchema = z.strictObject({
     .min(0, { error: got('a whole number from 0 to 1000') }).max(1000, { error: got('a whole number from 0 to 1000') })
     .optional(),
   restart: z.enum(RESTARTS, { error: got(RESTARTS.join('|')) }).optional(),
+  cron: z.string({ error: got('a cron expression of 5 or 6 fields') }).nullable().optional(),
+  tz: z.string({ error: got('an IANA time zone such as Europe/Paris') }).nullable().optional(),
+  backoff: backoffSchema.optional(),
   timeout: duration.nullable().optional(),
   memory: size.nullable().optional(),
   cwd: z.string({ error: got('a directory path') }).min(1).nullable().optional(),
   env: z.record(z.string(), z.string({ error: got('a string') }), { error: got('an object of strings') }).optional(),
+  user: z.string({ error: got('a user name') }).regex(/^[a-z_][a-z0-9_.-]*\$?$/i, { error: got('a user name') }).nullable().optional(),
+}).superRefine((task, ctx) => {
+  if (task.cron != null) {
+    const problem = cronProblem(task.cron, task.tz ?? null)
+    if (problem !== null) ctx.addIssue({ code: 'custom', path: ['cron'], message: problem })
+  } else if (task.tz != null) {
+    ctx.addIssue({ code: 'custom', path: ['tz'], message: 'only applies to a cron schedule' })
+  }
 })
 
 export type TaskInput = z.output<typeof taskInputSchema>
@@ -55,7 +74,10 @@ export const DEFAULT_RETRIES = 3
 
 /** From a valid input to the definition the queue keeps: absolute paths, dates and sizes as numbers. */
 export function resolveTask(input: TaskInput, ctx: ResolveContext): TaskSpec {
-  const at = parseDate(input.at ?? 'now', ctx.now) as number
+  const start = parseDate(input.at ?? 'now', ctx.now) as number
+  const cronTz = input.tz ?? null
+  // A cron task's `at` is when its schedule starts: it first runs at the first slot from then on.
+  const at = input.cron == null ? start : (nextCronTime(input.cron, cronTz, start) as number)
   const deadline = input.deadline == null ? null : (parseDate(input.deadline, ctx.now) as number)
   if (deadline !== null && deadline < at) {
     throw new DomainError('invalid', `deadline: must not be before at (${new Date(deadline).toISOString()} < ${new Date(at).toISOString()})`)
@@ -73,13 +95,23 @@ export function resolveTask(input: TaskInput, ctx: ResolveContext): TaskSpec {
     front: input.front ?? false,
     retries: input.retries ?? DEFAULT_RETRIES,
     restart: input.restart ?? 'on-failure',
-    cron: null,
+    cron: input.cron ?? null,
+    cronTz,
+    backoff: input.backoff === undefined ? null : toBackoff(input.backoff),
     timeoutMs: toMs(input.timeout),
     memoryBytes: toBytes(input.memory, ctx.totalMemory),
     cwd,
     env: input.env ?? {},
-    user: null,
+    user: input.user ?? null,
     digest: digestOf(written),
+  }
+}
+
+export function toBackoff(input: NonNullable<TaskInput['backoff']>): BackoffPolicy {
+  return {
+    baseMs: toMs(input.base) ?? DEFAULT_BACKOFF.baseMs,
+    factor: input.factor ?? DEFAULT_BACKOFF.factor,
+    capMs: toMs(input.cap) ?? DEFAULT_BACKOFF.capMs,
   }
 }
 

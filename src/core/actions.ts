@@ -12,7 +12,7 @@ export type Action =
   | { type: 'stop'; now: number; name: string }
   | { type: 'clock'; now: number }
   | { type: 'boot'; now: number }
-  | { type: 'started'; now: number; name: string; pid: number }
+  | { type: 'started'; now: number; name: string; pid: number; pidStart?: string | null }
   | {
       type: 'exited'
       now: number
@@ -22,6 +22,10 @@ export type Action =
       code: number | null
       signal: string | null
       cause: KillCause | null
+      /** Highest memory of the run's process tree the monitor saw, if it saw any. */
+      peakMemory?: number
+      /** For a cron task: its next occurrence after `now`, computed by the runtime. */
+      nextAt?: number
       /** Uniform in [-1, 1]: the retry wait's jitter. */
       jitter: number
       error?: string

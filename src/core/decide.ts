@@ -37,7 +37,9 @@ export function decide(state: State, action: Action): Decision {
     case 'started': {
       const task = existing(state, action.name)
       return {
-        events: [{ type: 'run.started', task: action.name, pid: action.pid, attempt: task.attempts + 1 }],
+        events: [{
+          type: 'run.started', task: action.name, pid: action.pid, pidStart: action.pidStart ?? null, attempt: task.attempts + 1,
+        }],
         effects: [],
       }
     }
@@ -151,6 +153,7 @@ function exitEvents(state: State, action: Extract<Action, { type: 'exited' }>): 
   const exited: NewEvent = {
     type: 'run.exited', task: action.name, code: action.code, signal: action.signal, outcome,
     durationMs: Math.max(0, action.now - started),
+    ...(action.peakMemory === undefined ? {} : { peakMemory: action.peakMemory }),
     ...(action.error === undefined ? {} : { error: action.error }),
   }
   if (task === undefined || action.cause === 'remove') return [exited]
@@ -165,7 +168,7 @@ function runOwner(state: State, action: Extract<Action, { type: 'exited' }>): Ta
   return own ? task : undefined
 }
 
-/** What follows a run: success, a retry after backoff, a final failure, or a stop; with demotion. */
+/** What follows a run: success, a retry after backoff, a final failure, a stop, the next cron slot. */
 function afterRun(state: State, task: Task, outcome: Outcome, action: Extract<Action, { type: 'exited' }>): NewEvent[] {
   const name = task.spec.name
   const { spec } = task
@@ -175,16 +178,33 @@ function afterRun(state: State, task: Task, outcome: Outcome, action: Extract<Ac
   const events: NewEvent[] = []
   const to: Priority = effectivePriority(spec.priority, task.bumped, failures)
   if (to !== task.priority) events.push({ type: 'task.priority', task: name, from: task.priority, to, reason: 'failures' })
-  if (outcome === 'succeeded') {
-    if (spec.restart !== 'always') return [...events, { type: 'task.succeeded', task: name }]
-    return [...events, retrying(state, task, action.now, 1, 0)]
+  if (spec.restart === 'always') return [...events, restartService(state, task, outcome, action)]
+  const next = nextSlot(task, action)
+  if (outcome === 'succeeded') return [...events, { type: 'task.succeeded', task: name }, ...next]
+  if (spec.restart === 'on-failure' && failures <= spec.retries) {
+    return [...events, retrying(state, task, action.now, failures, action.jitter)]
   }
-  const retryAllowed = spec.restart === 'always' || (spec.restart === 'on-failure' && failures <= spec.retries)
-  if (!retryAllowed) return [...events, { type: 'task.failed', task: name }]
-  return [...events, retrying(state, task, action.now, failures, action.jitter)]
+  return [...events, { type: 'task.failed', task: name }, ...next]
 }
 
-function retrying(state: State, task: Task, now: number, retry: number, jitter: number): NewEvent {
-  const at = new Date(now + backoffDelay(state.config.backoff, retry, jitter)).toISOString()
-  return { type: 'task.retrying', task: task.spec.name, at, attempt: task.attempts + 1 }
+/** A cron task's cycle ends by waiting for its next slot (the runtime computed it). */
+function nextSlot(task: Task, action: Extract<Action, { type: 'exited' }>): NewEvent[] {
+  if (task.spec.cron === null || action.nextAt === undefined) return []
+  return [{ type: 'task.scheduled', task: task.spec.name, at: new Date(action.nextAt).toISOString(), reason: 'cron' }]
+}
+
+/**
+ * A service is started again after every exit. After a stable run it restarts at once; each quick
+ * exit in a row waits one backoff step longer (pm2's exponential restart delay).
+ */
+function restartService(state: State, task: Task, outcome: Outcome, action: Extract<Action, { type: 'exited' }>): NewEvent {
+  const ran = action.now - (task.runStartedAt ?? action.now)
+  const stable = ran >= state.config.stableMs
+  const step = stable ? (outcome === 'succeeded' ? 0 : 1) : task.retryStep + 1
+  return retrying(state, task, action.now, step, action.jitter)
+}
+
+function retrying(state: State, task: Task, now: number, step: number, jitter: number): NewEvent {
+  const wait = step === 0 ? 0 : backoffDelay(task.spec.backoff ?? state.config.backoff, step, jitter)
+  return { type: 'task.retrying', task: task.spec.name, at: new Date(now + wait).toISOString(), attempt: task.attempts + 1, step }
 }

@@ -9,9 +9,11 @@ export interface CoreConfig {
   /** How long before its deadline a task is bumped to high. */
   urgencyMs: number
   backoff: BackoffPolicy
+  /** A service (restart: always) that ran at least this long restarts without waiting. */
+  stableMs: number
 }
 
-export const DEFAULT_CORE_CONFIG: CoreConfig = { urgencyMs: DEFAULT_URGENCY_MS, backoff: DEFAULT_BACKOFF }
+export const DEFAULT_CORE_CONFIG: CoreConfig = { urgencyMs: DEFAULT_URGENCY_MS, backoff: DEFAULT_BACKOFF, stableMs: 10_000 }
 
 export interface State {
   readonly config: CoreConfig

@@ -15,12 +15,14 @@ export function newTask(spec: TaskSpec, seq: number): Task {
     priority: spec.priority,
     bumped: false,
     consecutiveFailures: 0,
+    retryStep: 0,
     attempts: 0,
     dueAt: spec.at,
     queuedSeq: seq,
     lastExitCode: null,
     lastOutcome: null,
     pid: null,
+    pidStart: null,
     runStartedAt: null,
     peakMemory: null,
     readyPos: -1,
@@ -33,6 +35,7 @@ export function newTask(spec: TaskSpec, seq: number): Task {
 function rearm(task: Task): void {
   task.attempts = 0
   task.consecutiveFailures = 0
+  task.retryStep = 0
   task.priority = effectivePriority(task.spec.priority, task.bumped, 0)
 }
 
@@ -66,12 +69,15 @@ export function applyEvent(task: Task, event: TaskEvent): void {
     case 'run.started':
       task.state = 'running'
       task.pid = event.pid
+      task.pidStart = event.pidStart
       task.attempts = event.attempt
       task.runStartedAt = time
       return
     case 'run.exited':
       task.pid = null
+      task.pidStart = null
       task.runStartedAt = null
+      if (event.peakMemory !== undefined) task.peakMemory = Math.max(task.peakMemory ?? 0, event.peakMemory)
       task.lastExitCode = event.code
       task.lastOutcome = event.outcome
       if (event.outcome === 'succeeded') task.consecutiveFailures = 0
@@ -80,6 +86,13 @@ export function applyEvent(task: Task, event: TaskEvent): void {
     case 'task.retrying':
       task.state = 'retrying'
       task.dueAt = Date.parse(event.at)
+      task.retryStep = event.step
+      return
+    case 'task.scheduled':
+      task.state = 'scheduled'
+      task.dueAt = Date.parse(event.at)
+      task.attempts = 0
+      task.retryStep = 0
       return
     case 'task.succeeded':
     case 'task.failed':

@@ -29,6 +29,10 @@ export interface TaskSpec {
   retries: number
   restart: Restart
   cron: string | null
+  /** IANA time zone of the cron schedule; null: the daemon's local time. */
+  cronTz: string | null
+  /** Retry timing of this task; null: the daemon's. */
+  backoff: BackoffPolicy | null
   timeoutMs: number | null
   memoryBytes: number | null
   cwd: string | null
@@ -46,6 +50,8 @@ export interface Task {
   priority: Priority
   bumped: boolean
   consecutiveFailures: number
+  /** Which backoff step the last retry waited (1 for the first); 0 after a restart without a wait. */
+  retryStep: number
   attempts: number
   /** Epoch ms at which it became or becomes due (its `at`, its backoff end, or the moment `run` was asked). */
   dueAt: number
@@ -54,6 +60,8 @@ export interface Task {
   lastExitCode: number | null
   lastOutcome: Outcome | null
   pid: number | null
+  /** Start time of the run's process as /proc gives it, so a reused pid is never taken for it. */
+  pidStart: string | null
   runStartedAt: number | null
   /** Highest memory of its process tree seen in any run, in bytes: its admission estimate. */
   peakMemory: number | null
@@ -76,16 +84,19 @@ export type TaskEvent =
   | (EventBase & { type: 'task.removed' })
   | (EventBase & { type: 'task.due'; reason: 'date' | 'backoff' | 'manual' | 'interrupted' })
   | (EventBase & { type: 'task.priority'; from: Priority; to: Priority; reason: 'deadline' | 'failures' })
-  | (EventBase & { type: 'run.started'; pid: number; attempt: number })
+  | (EventBase & { type: 'run.started'; pid: number; attempt: number; pidStart: string | null })
   | (EventBase & {
       type: 'run.exited'
       code: number | null
       signal: string | null
       outcome: Outcome
       durationMs: number
+      /** Highest memory of the run's process tree seen while it ran, in bytes. */
+      peakMemory?: number
       error?: string
     })
-  | (EventBase & { type: 'task.retrying'; at: string; attempt: number })
+  | (EventBase & { type: 'task.retrying'; at: string; attempt: number; step: number })
+  | (EventBase & { type: 'task.scheduled'; at: string; reason: 'cron' })
   | (EventBase & { type: 'task.succeeded' })
   | (EventBase & { type: 'task.failed' })
   | (EventBase & { type: 'task.stopped' })

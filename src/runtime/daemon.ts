@@ -15,14 +15,15 @@ import { call } from '../api/methods.js'
 import { LevelStore } from '../store/level-store.js'
 import { Dispatcher } from './dispatcher.js'
 import { prepareHome, type HomePaths } from './home.js'
-import { systemClock, type Clock, type Spawner, type SystemProbe } from './ports.js'
+import { systemClock, type Clock, type Spawner, type SystemProbe, type UsageProbe } from './ports.js'
+import { processMonitor } from './process-monitor.js'
 import { ProcessSpawner } from './process-spawner.js'
-import { Supervisor } from './supervisor.js'
+import { endGroups, leftoverGroups } from './recovery.js'
+import { DEFAULT_SUPERVISOR_TIMING, Supervisor } from './supervisor.js'
 import { systemProbe } from './system-probe.js'
 
 /** Memory need assumed for a task with no `memory` and no observed peak. */
 export const DEFAULT_NEED_BYTES = 64 * 1024 * 1024
-const SAMPLE_EVERY_MS = 1000
 
 export interface DaemonOptions {
   home: HomePaths
@@ -32,6 +33,7 @@ export interface DaemonOptions {
   clock?: Clock
   spawner?: Spawner
   probe?: SystemProbe
+  monitor?: UsageProbe
 }
 
 export interface DaemonHandle {
@@ -55,12 +57,18 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
   const store = await LevelStore.open(options.home.db)
   const closers: (() => Promise<void>)[] = [() => store.close()]
   try {
-    const state = createState({ urgencyMs: settings.urgencyMs })
+    const state = createState({ urgencyMs: settings.urgencyMs, backoff: settings.backoff, stableMs: settings.stableMs })
     state.seq = store.lastSeq
     for (const task of await store.loadTasks()) restore(state, task as Task)
+    const spawner = options.spawner ?? new ProcessSpawner({ home: options.home.root, logs: options.home.logs })
+    // Runs a crashed daemon left behind end before anything starts again, so no task runs twice at once.
+    await endGroups(leftoverGroups(state, options.home.root), spawner, settings.killTimeoutMs)
     const supervisor = new Supervisor(new Dispatcher(state, store), {
-      clock, spawner: options.spawner ?? new ProcessSpawner(), probe: options.probe ?? systemProbe,
-    }, { logDir: options.home.logs, limits, killTimeoutMs: settings.killTimeoutMs, sampleEveryMs: SAMPLE_EVERY_MS })
+      clock, spawner, probe: options.probe ?? systemProbe, monitor: options.monitor ?? processMonitor,
+    }, {
+      ...DEFAULT_SUPERVISOR_TIMING, logDir: options.home.logs, limits, killTimeoutMs: settings.killTimeoutMs,
+      logPolicy: { maxBytes: settings.logMaxBytes, keep: settings.logFiles },
+    })
     await supervisor.request({ type: 'boot', now: clock.now() })
 
     let stopping: Promise<void> | null = null

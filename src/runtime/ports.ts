@@ -14,16 +14,27 @@ export interface ExitStatus {
   signal: string | null
 }
 
-export type SpawnResult = { pid: number } | { error: string }
+export type SpawnResult = { pid: number; pidStart: string | null } | { error: string }
 
 export interface Spawner {
   /**
-   * Start `spec` in its own process group with output appended to `logFile`; `onExit` is called once
-   * when the process ends. Resolves once the process runs or failed to start.
+   * Start `spec` in its own process group with its output going to the task's logs; `onExit` is
+   * called once when the process ends. Resolves once the process runs or failed to start.
    */
-  spawn(spec: TaskSpec, logFile: string, onExit: (status: ExitStatus) => void): Promise<SpawnResult>
+  spawn(spec: TaskSpec, onExit: (status: ExitStatus) => void): Promise<SpawnResult>
   /** Signal a whole process group; false if it is already gone. */
-  signalGroup(pid: number, signal: NodeJS.Signals): boolean
+  signalGroup(pid: number, signal: NodeJS.Signals | 0): boolean
+}
+
+/** Memory (RSS, bytes) and CPU (% of one core) of a whole process group. */
+export interface GroupUsage {
+  memory: number
+  cpu: number
+}
+
+export interface UsageProbe {
+  /** Usage of each process group that still has members. */
+  measure(pgids: readonly number[]): Promise<Map<number, GroupUsage>>
 }
 
 export interface SystemProbe {

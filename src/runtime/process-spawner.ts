@@ -1,33 +1,49 @@
-// Real processes: each run in its own process group, output appended to the task's log file.
+// Real processes: each run in its own process group, as its user, output appended to the task's logs.
 import { spawn } from 'node:child_process'
-import { closeSync, mkdirSync, openSync } from 'node:fs'
-import { dirname } from 'node:path'
 import type { TaskSpec } from '../core/types.js'
+import { closeLogs, openLogs } from './log-files.js'
 import type { ExitStatus, SpawnResult, Spawner } from './ports.js'
+import { processStartTime } from './proc.js'
+import { lookupUser } from './users.js'
 
 export class ProcessSpawner implements Spawner {
-  async spawn(spec: TaskSpec, logFile: string, onExit: (status: ExitStatus) => void): Promise<SpawnResult> {
-    mkdirSync(dirname(logFile), { recursive: true, mode: 0o700 })
-    const fd = openSync(logFile, 'a', 0o600)
+  constructor(private readonly paths: { home: string; logs: string }) {}
+
+  async spawn(spec: TaskSpec, onExit: (status: ExitStatus) => void): Promise<SpawnResult> {
+    const command = this.command(spec)
+    if ('error' in command) return command
+    const fds = openLogs(this.paths.logs, spec.name)
     try {
       // detached: the child leads a new session and process group, so signals reach its whole tree.
-      const child = spawn(spec.script, spec.args, {
+      const child = spawn(command.file, command.args, {
         cwd: spec.cwd ?? undefined,
-        env: { ...process.env, ...spec.env, SUPERVISOR_TASK: spec.name },
+        env: { ...process.env, ...command.env, ...spec.env, SUPERVISOR_HOME: this.paths.home, SUPERVISOR_TASK: spec.name },
         detached: true,
-        stdio: ['ignore', fd, fd],
+        stdio: ['ignore', fds.out, fds.err],
       })
       return await new Promise<SpawnResult>((resolve) => {
-        child.once('spawn', () => resolve({ pid: child.pid as number }))
+        child.once('spawn', () => resolve({ pid: child.pid as number, pidStart: processStartTime(child.pid as number) }))
         child.once('error', (error) => resolve({ error: error.message }))
         child.once('exit', (code, signal) => onExit({ pid: child.pid as number, code, signal }))
       })
     } finally {
-      closeSync(fd)
+      closeLogs(fds)
     }
   }
 
-  signalGroup(pid: number, signal: NodeJS.Signals): boolean {
+  /** The script itself, or, for a task with a `user`, setpriv dropping to that user and its groups. */
+  private command(spec: TaskSpec): { file: string; args: string[]; env: Record<string, string> } | { error: string } {
+    if (spec.user === null) return { file: spec.script, args: spec.args, env: {} }
+    const account = lookupUser(spec.user)
+    if (account === null) return { error: `user "${spec.user}" does not exist` }
+    return {
+      file: 'setpriv',
+      args: ['--reuid', String(account.uid), '--regid', String(account.gid), '--init-groups', '--', spec.script, ...spec.args],
+      env: { HOME: account.home, USER: account.name, LOGNAME: account.name },
+    }
+  }
+
+  signalGroup(pid: number, signal: NodeJS.Signals | 0): boolean {
     try {
       process.kill(-pid, signal)
       return true

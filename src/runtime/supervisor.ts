@@ -1,21 +1,35 @@
 // The runtime loop: each tick logs what the clock changed, starts what the planner admits, ends what
 // overran, and turns every process result back into an action. The only place that touches processes.
-import { join } from 'node:path'
 import type { Action, Effect, KillCause } from '../core/actions.js'
 import { memoryNeed, type Blocked, type Limits, type Resources } from '../core/admission.js'
 import type { Decision } from '../core/decide.js'
 import { plan } from '../core/planner.js'
-import { nextEventAt } from '../core/state.js'
+import { nextEventAt, type State } from '../core/state.js'
+import type { Task } from '../core/types.js'
+import { nextCronTime } from '../config/cron.js'
 import type { Dispatcher } from './dispatcher.js'
-import type { Clock, ExitStatus, Spawner, SystemProbe } from './ports.js'
+import { DEFAULT_LOG_POLICY, rotateIfNeeded, type LogPolicy } from './log-files.js'
+import type { Clock, ExitStatus, GroupUsage, Spawner, SystemProbe, UsageProbe } from './ports.js'
 
 export interface SupervisorOptions {
   logDir: string
+  logPolicy: LogPolicy
   limits: Limits
   /** Time between SIGTERM and SIGKILL when a run is ended. */
   killTimeoutMs: number
-  /** How often the tick samples CPU and memory (the tick itself runs more often). */
+  /** How often the tick samples system CPU and memory and rotates logs. */
   sampleEveryMs: number
+  /** How often the tick measures running process trees (memory limits, peaks). */
+  monitorEveryMs: number
+}
+
+export const DEFAULT_SUPERVISOR_TIMING = { sampleEveryMs: 1000, monitorEveryMs: 250, logPolicy: DEFAULT_LOG_POLICY }
+
+export interface Ports {
+  clock: Clock
+  spawner: Spawner
+  probe: SystemProbe
+  monitor: UsageProbe
 }
 
 interface Kill {
@@ -24,13 +38,36 @@ interface Kill {
   killAt: number
 }
 
+/** What the monitor last saw of a run, and the most it ever saw. */
+export interface RunUsage extends GroupUsage {
+  pid: number
+  peak: number
+}
+
+/** Starts a slow async job at most every `everyMs`, never two at once. */
+class Periodic {
+  private last = -Infinity
+  private busy = false
+  constructor(private readonly everyMs: number, private readonly what: string) {}
+
+  maybe(now: number, job: () => Promise<void>): void {
+    if (this.busy || now - this.last < this.everyMs) return
+    this.busy = true
+    this.last = now
+    job()
+      .catch((error) => process.emitWarning(`${this.what} failed: ${String(error)}`))
+      .finally(() => (this.busy = false))
+  }
+}
+
 export class Supervisor {
   resources: Resources = { cpuPercent: null, freeBytes: null }
   blocked: Blocked | null = null
+  readonly usage = new Map<string, RunUsage>()
   private pumping = false
   private pumpAgain = false
-  private lastSample = -Infinity
-  private sampling = false
+  private readonly sampler: Periodic
+  private readonly measurer: Periodic
   /** Memory promised to runs started since the last sample, which the sample cannot see yet. */
   private reserved = 0
   private readonly kills = new Map<string, Kill>()
@@ -38,11 +75,14 @@ export class Supervisor {
 
   constructor(
     readonly dispatcher: Dispatcher,
-    private readonly ports: { clock: Clock; spawner: Spawner; probe: SystemProbe },
+    private readonly ports: Ports,
     readonly options: SupervisorOptions,
-  ) {}
+  ) {
+    this.sampler = new Periodic(options.sampleEveryMs, 'resource sample')
+    this.measurer = new Periodic(options.monitorEveryMs, 'process measure')
+  }
 
-  get state() {
+  get state(): State {
     return this.dispatcher.state
   }
 
@@ -58,7 +98,7 @@ export class Supervisor {
     const sample = await this.ports.probe.sample()
     this.resources = { cpuPercent: sample.cpuPercent, freeBytes: sample.freeBytes }
     this.reserved = 0
-    this.lastSample = this.ports.clock.now()
+    for (const task of this.state.running) rotateIfNeeded(this.options.logDir, task.spec.name, this.options.logPolicy)
   }
 
   /** Run the tick's work soon, without waiting for the interval. */
@@ -87,7 +127,8 @@ export class Supervisor {
 
   private async pass(): Promise<void> {
     const now = this.ports.clock.now()
-    this.maybeSample(now)
+    this.sampler.maybe(now, () => this.sampleNow())
+    if (this.state.running.size > 0) this.measurer.maybe(now, () => this.measure())
     const next = nextEventAt(this.state)
     if (next !== null && next <= now) await this.dispatcher.dispatch({ type: 'clock', now })
     this.enforceLimits(now)
@@ -102,29 +143,22 @@ export class Supervisor {
     for (const effect of planned.effects) if (effect.type === 'spawn') await this.start(effect.task)
   }
 
-  private maybeSample(now: number): void {
-    if (this.sampling || now - this.lastSample < this.options.sampleEveryMs) return
-    this.sampling = true
-    this.sampleNow()
-      .catch((error) => process.emitWarning(`resource sample failed: ${String(error)}`))
-      .finally(() => (this.sampling = false))
-  }
-
   private start(name: string): Promise<void> {
     return this.dispatcher.serial(async () => {
       const task = this.state.tasks.get(name)
       if (task === undefined || task.state !== 'ready') return
-      const logFile = join(this.options.logDir, `${name}.log`)
-      const result = await this.ports.spawner.spawn(task.spec, logFile, (status) => this.onExit(name, status))
+      rotateIfNeeded(this.options.logDir, name, this.options.logPolicy)
+      const result = await this.ports.spawner.spawn(task.spec, (status) => this.onExit(name, status))
       const now = this.ports.clock.now()
       if ('error' in result) {
         await this.dispatcher.handle({
           type: 'exited', now, name, pid: null, code: null, signal: null, cause: null, jitter: jitter(), error: result.error,
+          ...this.nextSlot(task, now),
         })
         return
       }
       this.reserved += memoryNeed(task, this.options.limits)
-      await this.dispatcher.handle({ type: 'started', now, name, pid: result.pid })
+      await this.dispatcher.handle({ type: 'started', now, name, pid: result.pid, pidStart: result.pidStart })
     })
   }
 
@@ -133,13 +167,41 @@ export class Supervisor {
     const kill = this.kills.get(name)
     const cause = kill?.pid === pid ? kill.cause : null
     if (kill?.pid === pid) this.kills.delete(name)
+    const usage = this.usage.get(name)
+    if (usage?.pid === pid) this.usage.delete(name)
     // Whatever the script left behind in its group ends with it.
     this.ports.spawner.signalGroup(pid, 'SIGKILL')
+    const now = this.ports.clock.now()
+    const task = this.state.tasks.get(name)
     const done = this.request({
-      type: 'exited', now: this.ports.clock.now(), name, pid, code: status.code, signal: status.signal, cause, jitter: jitter(),
+      type: 'exited', now, name, pid, code: status.code, signal: status.signal, cause, jitter: jitter(),
+      ...(usage?.pid === pid ? { peakMemory: usage.peak } : {}),
+      ...(task === undefined ? {} : this.nextSlot(task, now)),
     }).catch((error) => process.emitWarning(`recording the exit of ${name} failed: ${String(error)}`))
     this.exits.add(done)
     void done.finally(() => this.exits.delete(done))
+  }
+
+  /** A cron task's next slot after `now`, for the core to schedule it (the core computes no calendars). */
+  private nextSlot(task: Task, now: number): { nextAt?: number } {
+    if (task.spec.cron === null) return {}
+    const next = nextCronTime(task.spec.cron, task.spec.cronTz, now + 1)
+    return next === null ? {} : { nextAt: next }
+  }
+
+  /** Measure every running process tree; a run over its `memory` is ended (outcome killed). */
+  private async measure(): Promise<void> {
+    const runs = [...this.state.running].filter((t): t is Task & { pid: number } => t.pid !== null)
+    const measured = await this.ports.monitor.measure(runs.map((t) => t.pid))
+    for (const task of runs) {
+      const sample = measured.get(task.pid)
+      if (sample === undefined) continue
+      const previous = this.usage.get(task.spec.name)
+      const peak = Math.max(sample.memory, previous?.pid === task.pid ? previous.peak : 0)
+      this.usage.set(task.spec.name, { ...sample, pid: task.pid, peak })
+      const limit = task.spec.memoryBytes
+      if (limit !== null && sample.memory > limit && task.pid !== null) this.kill(task.spec.name, task.pid, 'memory')
+    }
   }
 
   execute(effects: readonly Effect[]): void {

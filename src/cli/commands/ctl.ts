@@ -5,6 +5,7 @@ import { addCommand } from './ctl/add.js'
 import { applyCommand } from './ctl/apply.js'
 import { historyCommand } from './ctl/history.js'
 import { listCommand } from './ctl/list.js'
+import { logsCommand } from './ctl/logs.js'
 import { shutdownCommand } from './ctl/shutdown.js'
 import { statusCommand } from './ctl/status.js'
 import { removeCommand, runCommand, stopCommand } from './ctl/task-verbs.js'
@@ -23,7 +24,8 @@ export const ctlCommand: CommandModule<object, CtlArgs> = {
       .command(stopCommand)
       .command(removeCommand)
       .command(historyCommand)
+      .command(logsCommand)
       .command(shutdownCommand)
-      .demandCommand(1, 'name a verb: add, apply, list, status, run, stop, remove, history, shutdown') as Argv<CtlArgs>,
+      .demandCommand(1, 'name a verb: add, apply, list, status, run, stop, remove, history, logs, shutdown') as Argv<CtlArgs>,
   handler: () => undefined,
 }

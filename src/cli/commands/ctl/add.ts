@@ -15,6 +15,9 @@ interface AddArgs extends CtlArgs {
   front?: boolean
   retries?: string
   restart?: string
+  cron?: string
+  tz?: string
+  user?: string
   timeout?: string
   memory?: string
   cwd?: string
@@ -38,7 +41,7 @@ export function taskInputFromFlags(argv: AddArgs, cwd: string): Record<string, u
   const input: Record<string, unknown> = { name: argv.name, script: resolve(cwd, argv.script) }
   const args = argv['--']
   if (args !== undefined && args.length > 0) input['args'] = args.map(String)
-  for (const key of ['at', 'deadline', 'priority', 'restart', 'timeout', 'memory'] as const) {
+  for (const key of ['at', 'deadline', 'priority', 'restart', 'cron', 'tz', 'user', 'timeout', 'memory'] as const) {
     if (argv[key] !== undefined) input[key] = argv[key]
   }
   if (argv.front !== undefined) input['front'] = argv.front
@@ -61,6 +64,9 @@ export const addCommand: CommandModule<CtlArgs, AddArgs> = {
       .option('front', { type: 'boolean', describe: 'go ahead of tasks of the same priority' })
       .option('retries', { type: 'string', describe: 'further attempts after a failure (default 3)' })
       .option('restart', { type: 'string', describe: 'never, on-failure or always (default on-failure)' })
+      .option('cron', { type: 'string', describe: 'recurring schedule, 5 or 6 fields: "*/5 * * * *"' })
+      .option('tz', { type: 'string', describe: 'time zone of the cron schedule (default: local)' })
+      .option('user', { type: 'string', describe: 'user to run as (root daemon only)' })
       .option('timeout', { type: 'string', describe: 'kill the process group after this long: 30s, 5m' })
       .option('memory', { type: 'string', describe: 'expected and maximum memory: 256M, 2G' })
       .option('cwd', { type: 'string', describe: 'working directory' })

@@ -1,0 +1,28 @@
+// Boot after a crash: end what the dead daemon left running, before anything starts again.
+import type { State } from '../core/state.js'
+import { processStartTime, strayGroups } from './proc.js'
+import type { Spawner } from './ports.js'
+
+/**
+ * Process groups to end: each recorded run whose leader is still the same process (same pid and
+ * start time, so a reused pid is never touched), and any process whose environment marks it as a run
+ * of this home (started just before a crash, or escaped into a new session).
+ */
+export function leftoverGroups(state: State, home: string): Set<number> {
+  const groups = strayGroups(home)
+  for (const task of state.running) {
+    if (task.pid !== null && task.pidStart !== null && processStartTime(task.pid) === task.pidStart) groups.add(task.pid)
+  }
+  return groups
+}
+
+/** SIGTERM each group, SIGKILL what outlives `graceMs`, and wait until all are gone. */
+export async function endGroups(groups: ReadonlySet<number>, spawner: Spawner, graceMs: number): Promise<void> {
+  let alive = [...groups].filter((pgid) => spawner.signalGroup(pgid, 'SIGTERM'))
+  const killAt = Date.now() + graceMs
+  while (alive.length > 0) {
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    const signal = Date.now() >= killAt ? 'SIGKILL' : 0
+    alive = alive.filter((pgid) => spawner.signalGroup(pgid, signal))
+  }
+}
