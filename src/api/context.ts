@@ -4,6 +4,7 @@ import type { DaemonSettings } from '../config/daemon-settings.js'
 import type { Clock } from '../runtime/ports.js'
 import type { Supervisor } from '../runtime/supervisor.js'
 import type { Store } from '../store/store.js'
+import type { TokenRegistry } from './tokens.js'
 
 export interface DaemonContext {
   supervisor: Supervisor
@@ -12,10 +13,18 @@ export interface DaemonContext {
   limits: Limits
   totalMemory: number
   clock: Clock
+  tokens: TokenRegistry
   home: string
   startedAt: number
   /** Stop the daemon gracefully (answers first). */
   shutdown(): void
 }
 
-export type Scope = 'read' | 'admin'
+/** What a caller may do: `read` and `admin` come with tokens; `owner` is the control socket's user. */
+export type Scope = 'read' | 'admin' | 'owner'
+
+const SCOPE_RANK: Record<Scope, number> = { read: 0, admin: 1, owner: 2 }
+
+export function allows(have: Scope, need: Scope): boolean {
+  return SCOPE_RANK[have] >= SCOPE_RANK[need]
+}

@@ -36,7 +36,7 @@ export async function listenControlSocket(ctx: DaemonContext, path: string): Pro
 }
 
 function serve(ctx: DaemonContext, socket: Socket): void {
-  const session = new Session(ctx, 'admin', (message) => {
+  const session = new Session(ctx, 'owner', (message) => {
     if (!socket.destroyed) socket.write(`${JSON.stringify(message)}\n`)
   })
   let pending = ''

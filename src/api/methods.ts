@@ -6,13 +6,13 @@ import type { Task, TaskSpec } from '../core/types.js'
 import { taskView, type TaskView } from '../core/view.js'
 import { resolveTask, taskInputSchema } from '../config/task-input.js'
 import { scriptProblem } from '../config/script-check.js'
-import { issueMessages, parseOrThrow } from '../config/validation.js'
+import { got, issueMessages, parseOrThrow } from '../config/validation.js'
 import { NAME_PATTERN } from '../config/task-input.js'
 import { readLog } from '../runtime/log-reader.js'
 import { userProblem } from '../runtime/users.js'
 import { existsSync } from 'node:fs'
 import { logPath } from '../runtime/log-files.js'
-import type { DaemonContext, Scope } from './context.js'
+import { allows, type DaemonContext, type Scope } from './context.js'
 
 export interface Method {
   scope: Scope
@@ -25,6 +25,11 @@ const applyParams = z.strictObject({
   prune: z.boolean().optional(),
   baseDir: z.string().optional(),
 })
+const tokenCreateParams = z.strictObject({
+  scope: z.enum(['read', 'admin'], { error: got('read|admin') }),
+  name: z.string({ error: got('a label') }).max(100, { error: 'must be at most 100 characters' }).optional(),
+})
+const tokenIdParams = z.strictObject({ id: z.string({ error: 'expected a token id' }).max(64) })
 const logsParams = z.strictObject({
   name: z.string({ error: 'expected a task name' }).regex(NAME_PATTERN, { error: 'expected a task name' }),
   lines: z.number().int().min(1, { error: 'expected a whole number from 1 to 100000' }).max(100_000, { error: 'expected a whole number from 1 to 100000' }).optional(),
@@ -38,6 +43,18 @@ const historyParams = z.strictObject({
 export function viewOf(ctx: DaemonContext, task: Task): TaskView {
   const { supervisor } = ctx
   return taskView(task, waitingReason(supervisor.state, task, supervisor.resources, ctx.limits, supervisor.blocked))
+}
+
+/** The definition a task last had: its live record, else the latest one its history holds. */
+async function recordedSpec(ctx: DaemonContext, name: string): Promise<TaskSpec> {
+  const live = ctx.supervisor.state.tasks.get(name)
+  if (live !== undefined) return live.spec
+  const history = await ctx.store.history({ task: name, limit: 100_000 })
+  for (let i = history.length - 1; i >= 0; i -= 1) {
+    const event = history[i]
+    if (event?.type === 'task.added' || event?.type === 'task.updated') return event.spec
+  }
+  throw notFound(name)
 }
 
 function getTask(ctx: DaemonContext, name: string): Task {
@@ -155,6 +172,38 @@ export const methods: Record<string, Method> = {
       return { out, err }
     },
   },
+  'tasks.replay': {
+    scope: 'admin',
+    async handle(ctx, params) {
+      const { name } = parseOrThrow(nameParams, params)
+      const spec = await recordedSpec(ctx, name)
+      await ctx.supervisor.request({ type: 'replay', now: ctx.clock.now(), name, spec })
+      return viewOf(ctx, getTask(ctx, name))
+    },
+  },
+  'errors.list': {
+    scope: 'read',
+    handle: async (ctx) => (await ctx.store.errors()).sort((a, b) => b.lastSeen.localeCompare(a.lastSeen)),
+  },
+  'tokens.create': {
+    scope: 'owner',
+    async handle(ctx, params) {
+      const { scope, name } = parseOrThrow(tokenCreateParams, params)
+      return ctx.tokens.create(scope, name ?? '', ctx.clock.now())
+    },
+  },
+  'tokens.list': {
+    scope: 'owner',
+    handle: async (ctx) => ctx.tokens.list(),
+  },
+  'tokens.revoke': {
+    scope: 'owner',
+    async handle(ctx, params) {
+      const { id } = parseOrThrow(tokenIdParams, params)
+      if (!(await ctx.tokens.revoke(id))) throw new DomainError('not_found', `token "${id}" not found`)
+      return { revoked: id }
+    },
+  },
   'daemon.status': {
     scope: 'read',
     handle: async (ctx) => daemonStatus(ctx),
@@ -192,6 +241,9 @@ function summarize(events: readonly { type: string }[]): { added: number; update
 export async function call(ctx: DaemonContext, scope: Scope, method: string, params: unknown): Promise<unknown> {
   const entry = Object.hasOwn(methods, method) ? methods[method] : undefined
   if (entry === undefined) throw new DomainError('invalid', `method: unknown method "${method}"`)
-  if (entry.scope === 'admin' && scope !== 'admin') throw new DomainError('forbidden', `method: "${method}" needs an admin token`)
+  if (!allows(scope, entry.scope)) {
+    const needs = entry.scope === 'owner' ? 'the control socket (the daemon\'s own user)' : 'an admin token'
+    throw new DomainError('forbidden', `method: "${method}" needs ${needs}`)
+  }
   return entry.handle(ctx, params)
 }

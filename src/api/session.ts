@@ -3,7 +3,7 @@ import { DomainError } from '../core/errors.js'
 import type { TaskEvent } from '../core/types.js'
 import { z } from 'zod'
 import { parseOrThrow, issueMessages } from '../config/validation.js'
-import type { DaemonContext, Scope } from './context.js'
+import { allows, type DaemonContext, type Scope } from './context.js'
 import { call } from './methods.js'
 import { errorAnswer, requestSchema, type Answer } from './protocol.js'
 
@@ -11,9 +11,17 @@ const subscribeParams = z.strictObject({
   since: z.number({ error: 'expected a seq number' }).int().min(0, { error: 'expected a seq number >= 0' }).optional(),
 })
 const REPLAY_PAGE = 1000
+/** Tasks one connection may stage across the parts of one apply. */
+export const MAX_STAGED_TASKS = 1_000_000
+const applyPart = z.looseObject({
+  tasks: z.array(z.unknown(), { error: 'expected an array of tasks' }),
+  more: z.boolean({ error: 'expected true or false' }).optional(),
+})
 
 export class Session {
   private unsubscribe: (() => void) | null = null
+  /** Tasks of an apply sent in parts (`more: true`), applied together with the last part. */
+  private staged: unknown[] = []
 
   constructor(
     private readonly ctx: DaemonContext,
@@ -48,7 +56,26 @@ export class Session {
   private async dispatch(method: string, params: unknown): Promise<unknown> {
     if (method === 'events.subscribe') return this.subscribe(parseOrThrow(subscribeParams, params ?? {}).since)
     if (method === 'events.unsubscribe') return { unsubscribed: this.stop() }
+    if (method === 'tasks.apply') return this.apply(params)
     return call(this.ctx, this.scope, method, params)
+  }
+
+  /**
+   * An ecosystem too big for one frame comes in parts: every part but the last says `more: true` and
+   * is only kept; the last one applies them all at once, all or nothing.
+   */
+  private async apply(params: unknown): Promise<unknown> {
+    if (!allows(this.scope, 'admin')) return call(this.ctx, this.scope, 'tasks.apply', params)
+    const { tasks, more, ...rest } = parseOrThrow(applyPart, params)
+    if (this.staged.length + tasks.length > MAX_STAGED_TASKS) {
+      this.staged = []
+      throw new DomainError('invalid', `tasks: more than ${MAX_STAGED_TASKS} tasks in one apply`)
+    }
+    for (const task of tasks) this.staged.push(task)
+    if (more === true) return { staged: this.staged.length }
+    const all = this.staged
+    this.staged = []
+    return call(this.ctx, this.scope, 'tasks.apply', { ...rest, tasks: all })
   }
 
   /**

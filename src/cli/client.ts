@@ -1,34 +1,78 @@
-// The ctl side of the control socket: send requests, read answers and pushed events.
-import { createConnection, type Socket } from 'node:net'
+// The ctl side of the protocol, over the control socket or a WebSocket: requests, answers, pushed events.
+import { createConnection } from 'node:net'
+import WebSocket from 'ws'
 import { DomainError, type ErrorCode } from '../core/errors.js'
 import type { TaskEvent } from '../core/types.js'
 
 type Pending = { resolve: (value: unknown) => void; reject: (error: Error) => void }
 
+/** A message channel to the daemon: one JSON text per message. */
+interface Wire {
+  send(text: string): void
+  onMessage(handler: (text: string) => void): void
+  onClose(handler: () => void): void
+  close(): void
+}
+
 export class Client {
   private nextId = 1
   private readonly pending = new Map<number, Pending>()
-  private buffer = ''
+  private readonly closedPromise: Promise<void>
   onEvent: (event: TaskEvent) => void = () => undefined
 
-  private constructor(private readonly socket: Socket) {
-    socket.setEncoding('utf8')
-    socket.on('data', (chunk: string) => this.read(chunk))
-    socket.on('close', () => this.failAll(new DomainError('internal', 'the daemon closed the connection')))
+  private constructor(private readonly wire: Wire) {
+    wire.onMessage((text) => this.answer(JSON.parse(text) as Record<string, unknown>))
+    this.closedPromise = new Promise((resolve) =>
+      wire.onClose(() => {
+        this.failAll(new DomainError('internal', 'the daemon closed the connection'))
+        resolve()
+      }),
+    )
   }
 
+  /** Over the control socket of a home: no token, the socket's file mode is the guard. */
   static connect(path: string): Promise<Client> {
     return new Promise((resolve, reject) => {
       const socket = createConnection(path)
-      socket.once('connect', () => resolve(new Client(socket)))
-      socket.once('error', (error: NodeJS.ErrnoException) => {
-        const absent = error.code === 'ENOENT' || error.code === 'ECONNREFUSED'
-        const message = absent
-          ? `no daemon is running on ${path} (start one with: supervisor daemon)`
-          : error.code === 'EACCES'
-            ? `permission denied on ${path}: only the daemon's user may control it`
-            : `cannot reach the daemon on ${path}: ${error.message}`
-        reject(new DomainError('unauthorized', message))
+      socket.once('connect', () => {
+        socket.setEncoding('utf8')
+        let buffer = ''
+        const wire: Wire = {
+          send: (text) => void socket.write(`${text}\n`),
+          onMessage: (handler) =>
+            socket.on('data', (chunk: string) => {
+              buffer += chunk
+              for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
+                const line = buffer.slice(0, nl)
+                buffer = buffer.slice(nl + 1)
+                handler(line)
+              }
+            }),
+          onClose: (handler) => void socket.on('close', handler),
+          close: () => void socket.end(),
+        }
+        resolve(new Client(wire))
+      })
+      socket.once('error', (error: NodeJS.ErrnoException) => reject(socketError(path, error)))
+    })
+  }
+
+  /** Over a daemon's WebSocket API, with a token. */
+  static connectUrl(url: string, token: string): Promise<Client> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` } })
+      ws.once('unexpected-response', (_req, res) => {
+        const code = res.statusCode === 401 ? 'unauthorized' : 'internal'
+        reject(new DomainError(code, `${url} refused the connection: HTTP ${res.statusCode ?? '?'}${res.statusCode === 401 ? ' (bad or revoked token)' : ''}`))
+      })
+      ws.once('error', (error) => reject(new DomainError('internal', `cannot reach ${url}: ${error.message}`)))
+      ws.once('open', () => {
+        resolve(new Client({
+          send: (text) => ws.send(text),
+          onMessage: (handler) => ws.on('message', (data) => handler(data.toString())),
+          onClose: (handler) => ws.on('close', handler),
+          close: () => ws.close(),
+        }))
       })
     })
   }
@@ -37,28 +81,17 @@ export class Client {
     const id = this.nextId++
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject })
-      this.socket.write(`${JSON.stringify({ id, method, params })}\n`)
+      this.wire.send(JSON.stringify({ id, method, params }))
     })
   }
 
   close(): void {
-    this.socket.end()
+    this.wire.close()
   }
 
-  /** Resolves when the daemon closes the connection. */
+  /** Resolves when the connection ends. */
   closed(): Promise<void> {
-    return new Promise((resolve) => this.socket.once('close', () => resolve()))
-  }
-
-  private read(chunk: string): void {
-    this.buffer += chunk
-    let newline = this.buffer.indexOf('\n')
-    while (newline >= 0) {
-      const line = this.buffer.slice(0, newline)
-      this.buffer = this.buffer.slice(newline + 1)
-      this.answer(JSON.parse(line) as Record<string, unknown>)
-      newline = this.buffer.indexOf('\n')
-    }
+    return this.closedPromise
   }
 
   private answer(message: Record<string, unknown>): void {
@@ -75,4 +108,12 @@ export class Client {
     for (const waiting of this.pending.values()) waiting.reject(error)
     this.pending.clear()
   }
+}
+
+function socketError(path: string, error: NodeJS.ErrnoException): DomainError {
+  if (error.code === 'ENOENT' || error.code === 'ECONNREFUSED') {
+    return new DomainError('unauthorized', `no daemon is running on ${path} (start one with: supervisor daemon)`)
+  }
+  if (error.code === 'EACCES') return new DomainError('unauthorized', `permission denied on ${path}: only the daemon's user may control it`)
+  return new DomainError('internal', `cannot reach the daemon on ${path}: ${error.message}`)
 }

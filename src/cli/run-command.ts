@@ -4,6 +4,8 @@ import { Client } from './client.js'
 
 export interface CtlArgs {
   home?: string | undefined
+  url?: string | undefined
+  token?: string | undefined
   json?: boolean | undefined
 }
 
@@ -18,7 +20,9 @@ export function fail(error: unknown): void {
 export async function withClient(args: CtlArgs, body: (client: Client) => Promise<void>): Promise<void> {
   let client: Client | null = null
   try {
-    client = await Client.connect(resolveHome(args.home).socket)
+    client = args.url === undefined
+      ? await Client.connect(resolveHome(args.home).socket)
+      : await Client.connectUrl(args.url, args.token ?? process.env['SUPERVISOR_TOKEN'] ?? '')
     await body(client)
   } catch (error) {
     fail(error)

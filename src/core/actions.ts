@@ -9,6 +9,8 @@ export type Action =
   | { type: 'apply'; now: number; specs: TaskSpec[]; prune: boolean }
   | { type: 'remove'; now: number; name: string }
   | { type: 'run'; now: number; name: string }
+  /** Run a finished task again; `spec` is its recorded definition, to re-add it if it was removed. */
+  | { type: 'replay'; now: number; name: string; spec: TaskSpec }
   | { type: 'stop'; now: number; name: string }
   | { type: 'clock'; now: number }
   | { type: 'boot'; now: number }
@@ -26,6 +28,9 @@ export type Action =
       peakMemory?: number
       /** For a cron task: its next occurrence after `now`, computed by the runtime. */
       nextAt?: number
+      /** The run's last stderr lines and their fingerprint (see failures.ts). */
+      stderr?: string
+      fingerprint?: string
       /** Uniform in [-1, 1]: the retry wait's jitter. */
       jitter: number
       error?: string

@@ -30,6 +30,8 @@ export function decide(state: State, action: Action): Decision {
       return runNow(existing(state, action.name))
     case 'stop':
       return stopTask(existing(state, action.name))
+    case 'replay':
+      return replay(state, action.name, action.spec, action.now)
     case 'clock':
       return { events: clockEvents(state, action.now), effects: [] }
     case 'boot':
@@ -103,6 +105,16 @@ function runNow(task: Task): Decision {
   return { events: [{ type: 'task.due', task: task.spec.name, reason: 'manual' }], effects: [] }
 }
 
+function replay(state: State, name: string, spec: TaskSpec, now: number): Decision {
+  const task = state.tasks.get(name)
+  if (task === undefined) {
+    // Removed since: it comes back with its recorded definition, due now, without its old deadline.
+    return { events: arrival(state, { ...spec, at: now, deadline: null }, now, 'task.added', null), effects: [] }
+  }
+  if (!isFinished(task)) throw new DomainError('conflict', `task "${name}" has not finished (it is ${task.state}); use run to make it due now`)
+  return runNow(task)
+}
+
 function stopTask(task: Task): Decision {
   const name = task.spec.name
   if (task.pid !== null) return { events: [], effects: [{ type: 'kill', task: name, pid: task.pid, cause: 'stop' }] }
@@ -151,9 +163,11 @@ function exitEvents(state: State, action: Extract<Action, { type: 'exited' }>): 
   const outcome = outcomeOf(action.code, action.signal, action.cause, action.error)
   const started = task?.runStartedAt ?? action.now
   const exited: NewEvent = {
-    type: 'run.exited', task: action.name, code: action.code, signal: action.signal, outcome,
+    type: 'run.exited', task: action.name, pid: action.pid, code: action.code, signal: action.signal, outcome,
     durationMs: Math.max(0, action.now - started),
     ...(action.peakMemory === undefined ? {} : { peakMemory: action.peakMemory }),
+    ...(action.stderr === undefined ? {} : { stderr: action.stderr }),
+    ...(action.fingerprint === undefined ? {} : { fingerprint: action.fingerprint }),
     ...(action.error === undefined ? {} : { error: action.error }),
   }
   if (task === undefined || action.cause === 'remove') return [exited]
@@ -174,6 +188,7 @@ function afterRun(state: State, task: Task, outcome: Outcome, action: Extract<Ac
   const { spec } = task
   if (action.cause === 'stop') return [{ type: 'task.stopped', task: name }]
   if (outcome === 'interrupted') return [{ type: 'task.due', task: name, reason: 'interrupted' }]
+  if (task.rearm) return rearmAfterUpdate(task, action.now)
   const failures = outcome === 'succeeded' ? 0 : task.consecutiveFailures + 1
   const events: NewEvent[] = []
   const to: Priority = effectivePriority(spec.priority, task.bumped, failures)
@@ -185,6 +200,14 @@ function afterRun(state: State, task: Task, outcome: Outcome, action: Extract<Ac
     return [...events, retrying(state, task, action.now, failures, action.jitter)]
   }
   return [...events, { type: 'task.failed', task: name }, ...next]
+}
+
+/** The definition changed while it ran: the new one starts a new cycle, due at its own `at`. */
+function rearmAfterUpdate(task: Task, now: number): NewEvent[] {
+  const name = task.spec.name
+  const events: NewEvent[] = [{ type: 'task.scheduled', task: name, at: new Date(task.spec.at).toISOString(), reason: 'updated' }]
+  if (task.spec.at <= now) events.push({ type: 'task.due', task: name, reason: 'date' })
+  return events
 }
 
 /** A cron task's cycle ends by waiting for its next slot (the runtime computed it). */

@@ -9,11 +9,12 @@ export interface Plan {
   blocked: Blocked | null
 }
 
-export function plan(state: State, resources: Resources, limits: Limits): Plan {
+/** `draining`: processes still ending that no task counts any more (their task was removed). */
+export function plan(state: State, resources: Resources, limits: Limits, draining = 0): Plan {
   const effects: Effect[] = []
   let reserved = 0
   for (const task of state.ready.ordered()) {
-    const reason = admissionBlock(task, state.running.size + effects.length, reserved, resources, limits)
+    const reason = admissionBlock(task, state.running.size + draining + effects.length, reserved, resources, limits)
     if (reason !== null) return { effects, blocked: { task: task.spec.name, reason } }
     effects.push({ type: 'spawn', task: task.spec.name })
     reserved += memoryNeed(task, limits)

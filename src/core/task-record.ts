@@ -24,6 +24,7 @@ export function newTask(spec: TaskSpec, seq: number): Task {
     pid: null,
     pidStart: null,
     runStartedAt: null,
+    rearm: false,
     peakMemory: null,
     readyPos: -1,
     timerPos: -1,
@@ -49,7 +50,10 @@ export function applyEvent(task: Task, event: TaskEvent): void {
       task.spec = event.spec
       task.bumped = false
       task.priority = effectivePriority(event.spec.priority, false, task.consecutiveFailures)
-      if (task.state === 'running') return
+      if (task.state === 'running') {
+        task.rearm = true
+        return
+      }
       task.state = 'scheduled'
       task.dueAt = event.spec.at
       task.queuedSeq = event.seq
@@ -74,6 +78,8 @@ export function applyEvent(task: Task, event: TaskEvent): void {
       task.runStartedAt = time
       return
     case 'run.exited':
+      // The exit of an older run (a task of the same name since removed and added again) is not this task's.
+      if (event.pid !== task.pid) return
       task.pid = null
       task.pidStart = null
       task.runStartedAt = null
@@ -93,6 +99,12 @@ export function applyEvent(task: Task, event: TaskEvent): void {
       task.dueAt = Date.parse(event.at)
       task.attempts = 0
       task.retryStep = 0
+      if (event.reason === 'updated') {
+        task.rearm = false
+        task.queuedSeq = event.seq
+        task.consecutiveFailures = 0
+        task.priority = effectivePriority(task.spec.priority, task.bumped, 0)
+      }
       return
     case 'task.succeeded':
     case 'task.failed':

@@ -63,6 +63,8 @@ export interface Task {
   /** Start time of the run's process as /proc gives it, so a reused pid is never taken for it. */
   pidStart: string | null
   runStartedAt: number | null
+  /** Its definition changed while it ran: when the run ends, a new cycle starts with the new one. */
+  rearm: boolean
   /** Highest memory of its process tree seen in any run, in bytes: its admission estimate. */
   peakMemory: number | null
   /** Position in the ready heap and the timer heap (-1 when absent); owned by the heaps. */
@@ -87,16 +89,21 @@ export type TaskEvent =
   | (EventBase & { type: 'run.started'; pid: number; attempt: number; pidStart: string | null })
   | (EventBase & {
       type: 'run.exited'
+      /** The run's pid; null when the spawn failed. Only that run's task record is changed by it. */
+      pid: number | null
       code: number | null
       signal: string | null
       outcome: Outcome
       durationMs: number
       /** Highest memory of the run's process tree seen while it ran, in bytes. */
       peakMemory?: number
+      /** The run's last stderr lines, and a digest of them that ignores numbers: the error's fingerprint. */
+      stderr?: string
+      fingerprint?: string
       error?: string
     })
   | (EventBase & { type: 'task.retrying'; at: string; attempt: number; step: number })
-  | (EventBase & { type: 'task.scheduled'; at: string; reason: 'cron' })
+  | (EventBase & { type: 'task.scheduled'; at: string; reason: 'cron' | 'updated' })
   | (EventBase & { type: 'task.succeeded' })
   | (EventBase & { type: 'task.failed' })
   | (EventBase & { type: 'task.stopped' })

@@ -12,6 +12,8 @@ import type { DaemonContext } from '../api/context.js'
 import { listenControlSocket } from '../api/control-socket.js'
 import { listenHttp } from '../api/http-server.js'
 import { call } from '../api/methods.js'
+import { TokenRegistry } from '../api/tokens.js'
+import { attachWebSocket } from '../api/ws-server.js'
 import { LevelStore } from '../store/level-store.js'
 import { Dispatcher } from './dispatcher.js'
 import { prepareHome, type HomePaths } from './home.js'
@@ -77,17 +79,20 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
     const stop = (): Promise<void> => (stopping ??= shutdown().then(markStopped))
     const ctx: DaemonContext = {
       supervisor, store, settings, limits, totalMemory, clock, home: options.home.root, startedAt: clock.now(),
+      tokens: await TokenRegistry.load(store),
       shutdown: () => void stop(),
     }
     if (options.ecosystem !== undefined) {
       const { tasks, baseDir } = options.ecosystem
-      await call(ctx, 'admin', 'tasks.apply', { tasks, baseDir })
+      await call(ctx, 'owner', 'tasks.apply', { tasks, baseDir })
     }
     await supervisor.sampleNow().catch(() => undefined)
     const socket = await listenControlSocket(ctx, options.home.socket)
     closers.unshift(() => socket.close())
     const http: Server = await listenHttp(ctx, settings.host, settings.port)
     closers.unshift(() => closeServer(http))
+    const ws = attachWebSocket(ctx, http)
+    closers.unshift(() => ws.close())
     const interval = setInterval(() => void supervisor.pump(), settings.tickMs)
     supervisor.kick()
 

@@ -1,4 +1,5 @@
 // Reading a task's logs: the last lines, or what was appended since an offset (for --follow).
+import { statSync } from 'node:fs'
 import { open, stat } from 'node:fs/promises'
 import { logPath, type LogStream } from './log-files.js'
 
@@ -28,5 +29,31 @@ export async function readLog(dir: string, task: string, stream: LogStream, line
     return { text: all.slice(-lines).map((l) => `${l}\n`).join(''), offset: size }
   } finally {
     await handle.close()
+  }
+}
+
+/** The last lines a run wrote to stderr (from `offset`, where its log stood when it started). */
+export async function runStderr(dir: string, task: string, offset: number, lines = 3): Promise<string> {
+  const path = logPath(dir, task, 'err')
+  const size = await stat(path).then((s) => s.size, () => 0)
+  const start = offset > size ? 0 : Math.max(offset, size - 4096)
+  if (size <= start) return ''
+  const handle = await open(path, 'r')
+  try {
+    const buffer = Buffer.alloc(size - start)
+    await handle.read(buffer, 0, buffer.length, start)
+    const text = buffer.toString('utf8').split('\n').map((l) => l.trimEnd()).filter((l) => l !== '')
+    return text.slice(-lines).join('\n').slice(-500)
+  } finally {
+    await handle.close()
+  }
+}
+
+/** Size of a task's stderr log now: where the next run's output will start. */
+export function stderrOffset(dir: string, task: string): number {
+  try {
+    return statSync(logPath(dir, task, 'err')).size
+  } catch {
+    return 0
   }
 }

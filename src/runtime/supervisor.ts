@@ -8,7 +8,9 @@ import { nextEventAt, type State } from '../core/state.js'
 import type { Task } from '../core/types.js'
 import { nextCronTime } from '../config/cron.js'
 import type { Dispatcher } from './dispatcher.js'
+import { fingerprint } from './fingerprint.js'
 import { DEFAULT_LOG_POLICY, rotateIfNeeded, type LogPolicy } from './log-files.js'
+import { runStderr, stderrOffset } from './log-reader.js'
 import type { Clock, ExitStatus, GroupUsage, Spawner, SystemProbe, UsageProbe } from './ports.js'
 
 export interface SupervisorOptions {
@@ -71,6 +73,8 @@ export class Supervisor {
   /** Memory promised to runs started since the last sample, which the sample cannot see yet. */
   private reserved = 0
   private readonly kills = new Map<string, Kill>()
+  /** Where each run's stderr begins in its task's log, to read what that run wrote when it fails. */
+  private readonly stderrStarts = new Map<number, number>()
   private readonly exits = new Set<Promise<unknown>>()
 
   constructor(
@@ -138,7 +142,7 @@ export class Supervisor {
     }
     const free = this.resources.freeBytes
     const resources = { ...this.resources, freeBytes: free === null ? null : free - this.reserved }
-    const planned = plan(this.state, resources, this.options.limits)
+    const planned = plan(this.state, resources, this.options.limits, this.draining())
     this.blocked = planned.blocked
     for (const effect of planned.effects) if (effect.type === 'spawn') await this.start(effect.task)
   }
@@ -148,6 +152,7 @@ export class Supervisor {
       const task = this.state.tasks.get(name)
       if (task === undefined || task.state !== 'ready') return
       rotateIfNeeded(this.options.logDir, name, this.options.logPolicy)
+      const errStart = stderrOffset(this.options.logDir, name)
       const result = await this.ports.spawner.spawn(task.spec, (status) => this.onExit(name, status))
       const now = this.ports.clock.now()
       if ('error' in result) {
@@ -157,6 +162,7 @@ export class Supervisor {
         })
         return
       }
+      this.stderrStarts.set(result.pid, errStart)
       this.reserved += memoryNeed(task, this.options.limits)
       await this.dispatcher.handle({ type: 'started', now, name, pid: result.pid, pidStart: result.pidStart })
     })
@@ -173,11 +179,17 @@ export class Supervisor {
     this.ports.spawner.signalGroup(pid, 'SIGKILL')
     const now = this.ports.clock.now()
     const task = this.state.tasks.get(name)
-    const done = this.request({
-      type: 'exited', now, name, pid, code: status.code, signal: status.signal, cause, jitter: jitter(),
-      ...(usage?.pid === pid ? { peakMemory: usage.peak } : {}),
-      ...(task === undefined ? {} : this.nextSlot(task, now)),
-    }).catch((error) => process.emitWarning(`recording the exit of ${name} failed: ${String(error)}`))
+    const errStart = this.stderrStarts.get(pid) ?? 0
+    this.stderrStarts.delete(pid)
+    const failed = status.code !== 0 || cause !== null
+    const done = (failed ? runStderr(this.options.logDir, name, errStart).catch(() => '') : Promise.resolve(''))
+      .then((stderr) => this.request({
+        type: 'exited', now, name, pid, code: status.code, signal: status.signal, cause, jitter: jitter(),
+        ...(usage?.pid === pid ? { peakMemory: usage.peak } : {}),
+        ...(task === undefined ? {} : this.nextSlot(task, now)),
+        ...(failed ? { stderr, fingerprint: fingerprint(stderr) } : {}),
+      }))
+      .catch((error) => process.emitWarning(`recording the exit of ${name} failed: ${String(error)}`))
     this.exits.add(done)
     void done.finally(() => this.exits.delete(done))
   }
@@ -202,6 +214,13 @@ export class Supervisor {
       const limit = task.spec.memoryBytes
       if (limit !== null && sample.memory > limit && task.pid !== null) this.kill(task.spec.name, task.pid, 'memory')
     }
+  }
+
+  /** Runs being killed whose task is gone: they still hold a slot until they exit. */
+  private draining(): number {
+    let count = 0
+    for (const [name, kill] of this.kills) if (this.state.tasks.get(name)?.pid !== kill.pid) count += 1
+    return count
   }
 
   execute(effects: readonly Effect[]): void {

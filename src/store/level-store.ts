@@ -4,7 +4,8 @@ import type { AbstractSublevel } from 'abstract-level'
 import type { TaskEvent } from '../core/types.js'
 import { DomainError } from '../core/errors.js'
 import { SCHEMA_VERSION, upgradeEvent, upgradeTask } from './schema.js'
-import type { HistoryQuery, Store, StoredTask } from './store.js'
+import type { HistoryQuery, Store, StoredTask, TokenRecord } from './store.js'
+import { countFailure, groupKey, type ErrorGroup } from '../core/failures.js'
 
 type Json = Record<string, unknown>
 type Sub = AbstractSublevel<Level<string, Json>, string | Buffer | Uint8Array, string, Json>
@@ -20,6 +21,10 @@ export class LevelStore implements Store {
   private readonly tasks: Sub
   private readonly byTask: Sub
   private readonly meta: Sub
+  private readonly errs: Sub
+  private readonly toks: Sub
+  /** Error groups are few (tasks x causes) and updated on every failure: kept in memory, written through. */
+  private readonly errorGroups = new Map<string, ErrorGroup>()
 
   private constructor(private readonly db: Level<string, Json>) {
     const sub = (name: string): Sub => db.sublevel<string, Json>(name, { valueEncoding: 'json' })
@@ -27,6 +32,8 @@ export class LevelStore implements Store {
     this.tasks = sub('task')
     this.byTask = sub('tev')
     this.meta = sub('meta')
+    this.errs = sub('err')
+    this.toks = sub('tok')
   }
 
   /** Open (creating if needed) the database in `dir`; refuses if another process holds it. */
@@ -41,6 +48,10 @@ export class LevelStore implements Store {
     }
     const store = new LevelStore(db)
     await store.readMeta()
+    for (const group of await store.errs.values().all()) {
+      const { v: _v, ...rest } = group as unknown as ErrorGroup & { v?: number }
+      store.errorGroups.set(groupKey(rest.task, rest.cause, rest.fingerprint), rest)
+    }
     return store
   }
 
@@ -72,16 +83,43 @@ export class LevelStore implements Store {
     if (events.length === 0 && tasks.length === 0 && removed.length === 0) return
     const batch = this.db.batch()
     let seq = this.seq
+    const groups = new Map(this.errorGroups)
     for (const event of events) {
       batch.put(seqKey(event.seq), { v: SCHEMA_VERSION, ...event }, { sublevel: this.events })
       batch.put(taskEventKey(event.task, event.seq), {}, { sublevel: this.byTask })
       seq = Math.max(seq, event.seq)
+      const group = countFailure(groups, event)
+      if (group !== null) batch.put(groupKey(group.task, group.cause, group.fingerprint), { v: SCHEMA_VERSION, ...group }, { sublevel: this.errs })
     }
     for (const task of tasks) batch.put(task.spec.name, { v: SCHEMA_VERSION, ...task }, { sublevel: this.tasks })
     for (const name of removed) batch.del(name, { sublevel: this.tasks })
     batch.put('seq', { value: seq }, { sublevel: this.meta })
     await batch.write()
     this.seq = seq
+    for (const [key, group] of groups) this.errorGroups.set(key, group)
+  }
+
+  async errors(): Promise<ErrorGroup[]> {
+    return [...this.errorGroups.values()]
+  }
+
+  async tokens(): Promise<TokenRecord[]> {
+    const values = await this.toks.values().all()
+    return values.map((raw) => {
+      const { v: _v, ...token } = raw
+      return token as unknown as TokenRecord
+    })
+  }
+
+  async putToken(token: TokenRecord): Promise<void> {
+    await this.toks.put(token.id, { v: SCHEMA_VERSION, ...token })
+  }
+
+  async deleteToken(id: string): Promise<boolean> {
+    const existing = await this.toks.get(id)
+    if (existing === undefined) return false
+    await this.toks.del(id)
+    return true
   }
 
   async history(query: HistoryQuery): Promise<TaskEvent[]> {

@@ -1,4 +1,5 @@
 // The persistence port: what the daemon needs from a store, whatever backs it (LevelDB here).
+import type { ErrorGroup } from '../core/failures.js'
 import type { Task, TaskEvent } from '../core/types.js'
 
 /** A task as persisted: everything but the in-memory queue bookkeeping. */
@@ -10,6 +11,18 @@ export interface HistoryQuery {
   limit: number
 }
 
+export type Scope = 'read' | 'admin'
+
+/** A listener key as stored: only the hash of its secret. */
+export interface TokenRecord {
+  id: string
+  /** sha256 of the secret, hex. */
+  hash: string
+  scope: Scope
+  name: string
+  created: string
+}
+
 export interface Store {
   /** Seq of the last event ever committed; seqs are never reused, also across restarts. */
   readonly lastSeq: number
@@ -19,5 +32,10 @@ export interface Store {
   history(query: HistoryQuery): Promise<TaskEvent[]>
   /** Events with seq > `after`, oldest first, at most `limit`. */
   eventsAfter(after: number, limit: number): Promise<TaskEvent[]>
+  /** Failures grouped by task and cause, kept up to date by `commit`. */
+  errors(): Promise<ErrorGroup[]>
+  tokens(): Promise<TokenRecord[]>
+  putToken(token: TokenRecord): Promise<void>
+  deleteToken(id: string): Promise<boolean>
   close(): Promise<void>
 }

@@ -1,10 +1,13 @@
 // An in-memory Store: the fake for runtime tests, and the second implementation the store contract checks.
 import type { TaskEvent } from '../../src/core/types.js'
-import type { HistoryQuery, Store, StoredTask } from '../../src/store/store.js'
+import type { HistoryQuery, Store, StoredTask, TokenRecord } from '../../src/store/store.js'
+import { countFailure, type ErrorGroup } from '../../src/core/failures.js'
 
 export class MemoryStore implements Store {
   readonly events: TaskEvent[] = []
   readonly tasks = new Map<string, StoredTask>()
+  readonly errorGroups = new Map<string, ErrorGroup>()
+  readonly tokenRecords = new Map<string, TokenRecord>()
   closed = false
 
   get lastSeq(): number {
@@ -18,6 +21,7 @@ export class MemoryStore implements Store {
   async commit(events: TaskEvent[], tasks: StoredTask[], removed: string[]): Promise<void> {
     const copies = structuredClone({ events, tasks })
     this.events.push(...copies.events)
+    for (const event of copies.events) countFailure(this.errorGroups, event)
     for (const task of copies.tasks) this.tasks.set(task.spec.name, task)
     for (const name of removed) this.tasks.delete(name)
   }
@@ -29,6 +33,22 @@ export class MemoryStore implements Store {
 
   async eventsAfter(after: number, limit: number): Promise<TaskEvent[]> {
     return this.events.filter((e) => e.seq > after).slice(0, limit)
+  }
+
+  async errors(): Promise<ErrorGroup[]> {
+    return [...this.errorGroups.values()].map((g) => ({ ...g }))
+  }
+
+  async tokens(): Promise<TokenRecord[]> {
+    return [...this.tokenRecords.values()].map((t) => ({ ...t }))
+  }
+
+  async putToken(token: TokenRecord): Promise<void> {
+    this.tokenRecords.set(token.id, { ...token })
+  }
+
+  async deleteToken(id: string): Promise<boolean> {
+    return this.tokenRecords.delete(id)
   }
 
   async close(): Promise<void> {

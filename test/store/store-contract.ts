@@ -64,6 +64,34 @@ export function storeContract(backend: string, factory: StoreFactory): void {
       assert.deepEqual((await store.history({ task: 'a', limit: 10 })).map((e) => e.seq), [1, 3])
     }))
 
+    it('groups failed runs by task, cause and fingerprint, ignoring successes and interruptions', withStore(async (store) => {
+      const exited = (seq: number, task: string, outcome: string, code: number | null, fingerprint?: string) => ({
+        seq, time: new Date(Date.UTC(2026, 10, 27) + seq * 1000).toISOString(), type: 'run.exited', task, code, signal: null,
+        outcome, durationMs: 5, ...(fingerprint === undefined ? {} : { fingerprint, stderr: `boom ${fingerprint}` }),
+      }) as never
+      await store.commit([exited(1, 'a', 'failed', 2, 'f1'), exited(2, 'a', 'succeeded', 0)], [], [])
+      await store.commit([exited(3, 'a', 'failed', 2, 'f1'), exited(4, 'a', 'failed', 2, 'f2'), exited(5, 'b', 'interrupted', null)], [], [])
+      await store.commit([exited(6, 'a', 'timeout', null, 'f1')], [], [])
+      const groups = (await store.errors()).sort((x, y) => x.firstSeen.localeCompare(y.firstSeen))
+      assert.deepEqual(groups.map((g) => [g.task, g.cause, g.fingerprint, g.count]), [
+        ['a', 'exit 2', 'f1', 2], ['a', 'exit 2', 'f2', 1], ['a', 'timeout', 'f1', 1],
+      ])
+      const first = groups[0]
+      assert.equal(first?.firstSeen, new Date(Date.UTC(2026, 10, 27) + 1000).toISOString())
+      assert.equal(first?.lastSeen, new Date(Date.UTC(2026, 10, 27) + 3000).toISOString())
+      assert.equal(first?.stderr, 'boom f1')
+    }))
+
+    it('stores, lists and deletes tokens', withStore(async (store) => {
+      const token = { id: 't1', hash: 'ab'.repeat(32), scope: 'read' as const, name: 'dash', created: '2026-11-27T00:00:00.000Z' }
+      await store.putToken(token)
+      await store.putToken({ ...token, id: 't2', scope: 'admin' })
+      assert.deepEqual((await store.tokens()).map((t) => [t.id, t.scope]).sort(), [['t1', 'read'], ['t2', 'admin']])
+      assert.equal(await store.deleteToken('t1'), true)
+      assert.equal(await store.deleteToken('t1'), false)
+      assert.deepEqual((await store.tokens()).map((t) => t.id), ['t2'])
+    }))
+
     it('stores records as data: later changes to the caller\'s objects do not leak in', withStore(async (store) => {
       const task = sampleTask('a')
       await store.commit([addedEvent(1, 'a')], [task], [])

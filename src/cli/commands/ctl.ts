@@ -8,7 +8,10 @@ import { listCommand } from './ctl/list.js'
 import { logsCommand } from './ctl/logs.js'
 import { shutdownCommand } from './ctl/shutdown.js'
 import { statusCommand } from './ctl/status.js'
-import { removeCommand, runCommand, stopCommand } from './ctl/task-verbs.js'
+import { removeCommand, replayCommand, runCommand, stopCommand } from './ctl/task-verbs.js'
+import { errorsCommand } from './ctl/errors.js'
+import { tokenCommand } from './ctl/token.js'
+import { watchCommand } from './ctl/watch.js'
 
 export const ctlCommand: CommandModule<object, CtlArgs> = {
   command: 'ctl',
@@ -16,6 +19,8 @@ export const ctlCommand: CommandModule<object, CtlArgs> = {
   builder: (y: Argv) =>
     y
       .option('home', { type: 'string', global: true, describe: 'supervisor home (default $SUPERVISOR_HOME or ~/.supervisor)' })
+      .option('url', { type: 'string', global: true, describe: 'a daemon\'s WebSocket API instead: ws://HOST:PORT/ws' })
+      .option('token', { type: 'string', global: true, describe: 'token for --url (default $SUPERVISOR_TOKEN)' })
       .command(addCommand)
       .command(applyCommand)
       .command(listCommand)
@@ -25,7 +30,11 @@ export const ctlCommand: CommandModule<object, CtlArgs> = {
       .command(removeCommand)
       .command(historyCommand)
       .command(logsCommand)
+      .command(replayCommand)
+      .command(errorsCommand)
+      .command(watchCommand)
+      .command(tokenCommand)
       .command(shutdownCommand)
-      .demandCommand(1, 'name a verb: add, apply, list, status, run, stop, remove, history, logs, shutdown') as Argv<CtlArgs>,
+      .demandCommand(1, 'name a verb: add, apply, list, status, run, stop, remove, history, logs, replay, errors, watch, token, shutdown') as Argv<CtlArgs>,
   handler: () => undefined,
 }

@@ -26,4 +26,5 @@ const stateOf = (result: unknown): string => (result as TaskView).state
 
 export const runCommand = taskVerb('run', 'tasks.run', 'make a task due now', (name, r) => `${name}: ${stateOf(r)}`)
 export const stopCommand = taskVerb('stop', 'tasks.stop', 'stop its running process (no retry)', (name) => `${name}: stopping`)
+export const replayCommand = taskVerb('replay', 'tasks.replay', 'run a finished (or removed) task again with its recorded definition', (name, r) => `${name}: ${stateOf(r)}`)
 export const removeCommand = taskVerb('remove', 'tasks.remove', 'stop and delete a task (its history stays)', (name) => `${name}: removed`)

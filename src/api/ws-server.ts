@@ -1,0 +1,112 @@
+// The WebSocket API on /ws: token auth (header or first message), Origin check, bounded frames and rates.
+import type { IncomingMessage, Server } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { WebSocketServer, type WebSocket } from 'ws'
+import type { DaemonContext, Scope } from './context.js'
+import { Session } from './session.js'
+
+export const WS_LIMITS = {
+  /** Largest frame; bigger ones close the connection (1009). Large applies come in parts. */
+  maxPayload: 1024 * 1024,
+  /** Messages a second a connection may send on average, and in a burst. */
+  rate: 200,
+  burst: 400,
+  /** A subscriber that lets this much pile up unread is cut off rather than grow the daemon. */
+  maxBuffered: 16 * 1024 * 1024,
+  authTimeoutMs: 5000,
+}
+
+export const CLOSE_UNAUTHORIZED = 4401
+const CLOSE_POLICY = 1008
+
+export interface WebSocketApi {
+  close(): Promise<void>
+}
+
+export function attachWebSocket(ctx: DaemonContext, http: Server, limits = WS_LIMITS): WebSocketApi {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayload })
+  http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const refuse = (status: number, text: string): void => {
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+    }
+    if ((req.url ?? '').split('?')[0] !== '/ws') return refuse(404, 'Not Found')
+    if (!originAllowed(req)) return refuse(403, 'Forbidden')
+    const header = req.headers.authorization
+    let scope: Scope | null = null
+    if (header !== undefined) {
+      const match = /^Bearer\s+(\S+)$/i.exec(header)
+      scope = ctx.tokens.verify(match?.[1])
+      if (scope === null) return refuse(401, 'Unauthorized')
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => serve(ctx, ws, scope, limits))
+  })
+  return {
+    close: () =>
+      new Promise((resolve) => {
+        for (const client of wss.clients) client.terminate()
+        wss.close(() => resolve())
+      }),
+  }
+}
+
+/**
+ * Browsers send Origin: only the daemon's own page may connect from one (against cross-site WebSocket
+ * hijacking). Programs send none and are judged by their token alone.
+ */
+function originAllowed(req: IncomingMessage): boolean {
+  const origin = req.headers.origin
+  if (origin === undefined) return true
+  return origin === `http://${req.headers.host ?? ''}` || origin === `https://${req.headers.host ?? ''}`
+}
+
+function serve(ctx: DaemonContext, ws: WebSocket, headerScope: Scope | null, limits: typeof WS_LIMITS): void {
+  let session: Session | null = null
+  const send = (message: unknown): void => {
+    if (ws.readyState !== ws.OPEN) return
+    if (ws.bufferedAmount > limits.maxBuffered) return ws.terminate()
+    ws.send(JSON.stringify(message))
+  }
+  const open = (scope: Scope): Session => (session = new Session(ctx, scope, send))
+  if (headerScope !== null) open(headerScope)
+  const authTimer = headerScope === null
+    ? setTimeout(() => ws.close(CLOSE_UNAUTHORIZED, 'authenticate within 5 s'), limits.authTimeoutMs)
+    : null
+  let tokens = limits.burst
+  let refilled = Date.now()
+  let queue: Promise<void> = Promise.resolve()
+  ws.on('message', (data, isBinary) => {
+    const now = Date.now()
+    tokens = Math.min(limits.burst, tokens + ((now - refilled) / 1000) * limits.rate)
+    refilled = now
+    if (--tokens < 0) return ws.close(CLOSE_POLICY, 'rate limit exceeded')
+    if (isBinary) return ws.close(CLOSE_POLICY, 'text frames only')
+    const text = data.toString()
+    if (session === null) {
+      const scope = firstMessageAuth(ctx, text)
+      if (scope === null) return ws.close(CLOSE_UNAUTHORIZED, 'unauthorized')
+      if (authTimer !== null) clearTimeout(authTimer)
+      open(scope)
+      const id = (JSON.parse(text) as { id?: unknown }).id
+      send({ id: typeof id === 'string' || typeof id === 'number' ? id : null, result: { scope } })
+      return
+    }
+    const current = session
+    queue = queue.then(() => current.receive(text))
+  })
+  ws.on('close', () => {
+    if (authTimer !== null) clearTimeout(authTimer)
+    session?.stop()
+  })
+  ws.on('error', () => ws.terminate())
+}
+
+/** `{"method":"auth","params":{"token":T}}` with a valid token: its scope; anything else: null. */
+function firstMessageAuth(ctx: DaemonContext, text: string): Scope | null {
+  try {
+    const message = JSON.parse(text) as { method?: unknown; params?: { token?: unknown } }
+    if (message.method !== 'auth') return null
+    return ctx.tokens.verify(message.params?.token)
+  } catch {
+    return null
+  }
+}

@@ -1,0 +1,50 @@
+// Recurring failures: each failed run counted under its task and cause (exit code or signal, plus a
+// fingerprint of its last stderr lines), so the same error seen a thousand times is one row.
+import type { TaskEvent } from './types.js'
+
+export interface ErrorGroup {
+  task: string
+  cause: string
+  /** Short digest of the run's last stderr lines (empty if it wrote none). */
+  fingerprint: string
+  /** Those lines, from the latest run of the group. */
+  stderr: string
+  count: number
+  firstSeen: string
+  lastSeen: string
+}
+
+type Exited = Extract<TaskEvent, { type: 'run.exited' }>
+
+/** The cause of a failed run, or null for runs that did not fail (succeeded, interrupted). */
+export function failureCause(event: Exited): string | null {
+  switch (event.outcome) {
+    case 'succeeded':
+    case 'interrupted':
+      return null
+    case 'timeout':
+      return 'timeout'
+    case 'killed':
+      return event.signal === null ? 'killed' : `killed by ${event.signal}`
+    case 'failed':
+      if (event.error !== undefined) return `spawn error: ${event.error}`
+      return event.signal === null ? `exit ${event.code ?? '?'}` : `signal ${event.signal}`
+  }
+}
+
+export const groupKey = (task: string, cause: string, fingerprint: string): string => `${task}\u0000${cause}\u0000${fingerprint}`
+
+/** Count one event into the groups; returns the group it changed, if any. */
+export function countFailure(groups: Map<string, ErrorGroup>, event: TaskEvent): ErrorGroup | null {
+  if (event.type !== 'run.exited') return null
+  const cause = failureCause(event)
+  if (cause === null) return null
+  const fingerprint = event.fingerprint ?? ''
+  const key = groupKey(event.task, cause, fingerprint)
+  const current = groups.get(key)
+  const next: ErrorGroup = current === undefined
+    ? { task: event.task, cause, fingerprint, stderr: event.stderr ?? '', count: 1, firstSeen: event.time, lastSeen: event.time }
+    : { ...current, stderr: event.stderr ?? current.stderr, count: current.count + 1, lastSeen: event.time }
+  groups.set(key, next)
+  return next
+}
