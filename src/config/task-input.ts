@@ -33,11 +33,12 @@ export const backoffSchema = z.strictObject({
 export const taskInputSchema = z.strictObject({
   name: z.string({ error: got('a name') }).regex(NAME_PATTERN, {
     error: got('1-128 of A-Z a-z 0-9 . _ - starting with a letter or digit'),
-  }),
-  script: z.string({ error: got('a path to an executable file') }).min(1, { error: 'must not be empty' }),
+  }).describe('Unique task name: 1-128 of A-Z a-z 0-9 . _ -, starting with a letter or digit'),
+  script: z.string({ error: got('a path to an executable file') }).min(1, { error: 'must not be empty' })
+    .describe('Executable file to run; relative to the ecosystem file\'s folder'),
   args: z.array(z.string({ error: got('a string') }), { error: got('an array of strings') }).optional(),
-  at: dateExpr.optional(),
-  deadline: dateExpr.nullable().optional(),
+  at: dateExpr.optional().describe('When it becomes active: ISO 8601 (no offset: local time), "now" or "+DURATION"'),
+  deadline: dateExpr.nullable().optional().describe('When it must have run; same forms; not before at'),
   priority: z.enum(PRIORITIES, { error: got(PRIORITIES.join('|')) }).optional(),
   front: z.boolean({ error: got('true or false') }).optional(),
   retries: z.number({ error: got('a whole number from 0 to 1000') }).int({ error: got('a whole number from 0 to 1000') })

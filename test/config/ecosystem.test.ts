@@ -1,0 +1,78 @@
+// The ecosystem file: one schema for tasks and settings, all-or-nothing, every error named by task and field.
+import assert from 'node:assert/strict'
+import { readFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+import { describe, it } from 'node:test'
+import { DomainError } from '../../src/core/errors.js'
+import { loadEcosystem, parseEcosystem } from '../../src/config/ecosystem.js'
+import { renderSchema } from '../../src/config/json-schema.js'
+import { resolveTask } from '../../src/config/task-input.js'
+
+const repo = (path: string): string => fileURLToPath(new URL(`../../../${path}`, import.meta.url))
+
+function problems(document: unknown): string[] {
+  try {
+    parseEcosystem(document, '/srv')
+  } catch (error) {
+    assert.ok(error instanceof DomainError && error.code === 'invalid')
+    return error.message.split('\n')
+  }
+  assert.fail('expected the document to be refused')
+}
+
+describe('ecosystem files', () => {
+  it('accepts the shipped example', async () => {
+    const ecosystem = await loadEcosystem(repo('ecosystem.example.json'))
+    assert.ok(ecosystem.tasks.length >= 3)
+    assert.equal(ecosystem.baseDir, repo('').replace(/\/$/, ''))
+  })
+
+  it('lists every problem, each named by task index, task name and field', () => {
+    const found = problems({
+      tasks: [
+        { name: 'ok', script: 'a.sh' },
+        { name: 'bad', script: 'b.sh', priority: 'urgent', at: 'tomorrow' },
+        { name: 'x y', script: 'c.sh' },
+        { name: 'extra', script: 'd.sh', colour: 'blue' },
+      ],
+    })
+    assert.deepEqual(found.sort(), [
+      'tasks[1] (bad).at: expected an ISO 8601 date, "now" or "+DURATION", got "tomorrow"',
+      'tasks[1] (bad).priority: expected high|medium|low, got "urgent"',
+      'tasks[2] (x y).name: expected 1-128 of A-Z a-z 0-9 . _ - starting with a letter or digit, got "x y"',
+      'tasks[3] (extra).colour: unknown field',
+    ])
+  })
+
+  it('refuses duplicate names, a missing tasks array and bad settings', () => {
+    assert.deepEqual(problems({ tasks: [{ name: 'a', script: 'x' }, { name: 'a', script: 'y' }] }), ['tasks[1] (a).name: duplicate name "a"'])
+    assert.match(problems({})[0] ?? '', /^tasks: /)
+    assert.match(problems({ supervisor: { maxCpu: 120 }, tasks: [] })[0] ?? '', /^supervisor\.maxCpu: expected a percentage/)
+    assert.match(problems({ supervisor: { colour: 1 }, tasks: [] })[0] ?? '', /^supervisor\.colour: unknown field/)
+  })
+
+  it('refuses a cron expression that is not 5 or 6 valid fields', () => {
+    assert.match(problems({ tasks: [{ name: 'c', script: 'x', cron: '* * *' }] })[0] ?? '', /^tasks\[0\] \(c\)\.cron: expected 5 or 6 fields/)
+    assert.match(problems({ tasks: [{ name: 'c', script: 'x', cron: '61 * * * *' }] })[0] ?? '', /^tasks\[0\] \(c\)\.cron: /)
+  })
+
+  it('resolves relative scripts against the file\'s folder and keeps the digest stable across re-applies', () => {
+    const { tasks } = parseEcosystem({ tasks: [{ name: 'a', script: 'bin/a.sh', at: '+1h' }] }, '/srv/app')
+    const input = tasks[0]
+    assert.ok(input !== undefined)
+    const first = resolveTask(input, { now: 1_000, baseDir: '/srv/app', totalMemory: 1 })
+    const later = resolveTask(input, { now: 9_000, baseDir: '/srv/app', totalMemory: 1 })
+    assert.equal(first.script, '/srv/app/bin/a.sh')
+    assert.equal(first.at, 1_000 + 3_600_000)
+    assert.equal(first.digest, later.digest, 'the same file applied later is the same definition')
+    const moved = resolveTask(input, { now: 1_000, baseDir: '/srv/other', totalMemory: 1 })
+    assert.notEqual(first.digest, moved.digest, 'the same relative path elsewhere is another script')
+  })
+
+  it('ships a JSON Schema identical to the one generated from the validating schema', async () => {
+    const shipped = await readFile(repo('ecosystem.schema.json'), 'utf8')
+    assert.equal(shipped, renderSchema(), 'run npm run build to regenerate ecosystem.schema.json')
+    const example = JSON.parse(await readFile(repo('ecosystem.example.json'), 'utf8')) as { $schema?: string }
+    assert.equal(example.$schema, './ecosystem.schema.json')
+  })
+})
