@@ -1,19 +1,56 @@
-// The HTTP listener: health now; the WebSocket API and the dashboard share it.
-import { createServer, type Server } from 'node:http'
+// The HTTP listener: the dashboard page and its two assets, a health check; /ws upgrades elsewhere.
+import { readFileSync } from 'node:fs'
+import { createServer, type Server, type ServerResponse } from 'node:http'
 import type { DaemonContext } from './context.js'
 
+/** The dashboard's files ship as they are (no build step): src/dashboard, beside the compiled dist. */
+const DASHBOARD = new URL('../../../src/dashboard/', import.meta.url)
+const ASSETS: Record<string, { file: string; type: string }> = {
+  '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
+  '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
+}
+
+const SECURITY_HEADERS = {
+  // The page talks only to its own origin; nothing inline, nothing from elsewhere, never framed.
+  'content-security-policy': "default-src 'self'; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+}
+
+function loadAssets(): Map<string, { body: Buffer; type: string }> {
+  const loaded = new Map<string, { body: Buffer; type: string }>()
+  for (const [path, { file, type }] of Object.entries(ASSETS)) loaded.set(path, { body: readFileSync(new URL(file, DASHBOARD)), type })
+  return loaded
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...SECURITY_HEADERS })
+  res.end(JSON.stringify(body))
+}
+
 export async function listenHttp(ctx: DaemonContext, host: string, port: number): Promise<Server> {
+  const assets = loadAssets()
   const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0]
-    if (req.method === 'GET' && path === '/health') {
-      res.writeHead(200, { 'content-type': 'application/json' })
-      const { state } = ctx.supervisor
-      // Counts only: task data needs a token (WebSocket API) or the control socket.
-      res.end(JSON.stringify({ status: 'ok', tasks: state.tasks.size, ready: state.ready.size, running: state.running.size }))
+    const path = (req.url ?? '/').split('?')[0] ?? '/'
+    if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: { code: 'invalid', message: 'GET only' } })
+    const asset = assets.get(path)
+    if (asset !== undefined) {
+      res.writeHead(200, { 'content-type': asset.type, 'cache-control': 'no-cache', ...SECURITY_HEADERS })
+      res.end(req.method === 'HEAD' ? undefined : asset.body)
       return
     }
-    res.writeHead(404, { 'content-type': 'application/json' })
-    res.end(JSON.stringify({ error: { code: 'not_found', message: `no such path ${path}` } }))
+    if (path === '/favicon.ico') {
+      res.writeHead(204, SECURITY_HEADERS)
+      res.end()
+      return
+    }
+    if (path === '/health') {
+      const { state } = ctx.supervisor
+      // Counts only: task data needs a token (WebSocket API) or the control socket.
+      return json(res, 200, { status: 'ok', tasks: state.tasks.size, ready: state.ready.size, running: state.running.size })
+    }
+    json(res, 404, { error: { code: 'not_found', message: `no such path ${path}` } })
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)

@@ -1,6 +1,7 @@
 // One client connection, whatever carries it: requests answered in order of arrival, event streams pushed.
 import { DomainError } from '../core/errors.js'
 import type { TaskEvent } from '../core/types.js'
+import type { Metrics } from '../runtime/supervisor.js'
 import { z } from 'zod'
 import { parseOrThrow, issueMessages } from '../config/validation.js'
 import { allows, type DaemonContext, type Scope } from './context.js'
@@ -20,13 +21,14 @@ const applyPart = z.looseObject({
 
 export class Session {
   private unsubscribe: (() => void) | null = null
+  private unsubscribeMetrics: (() => void) | null = null
   /** Tasks of an apply sent in parts (`more: true`), applied together with the last part. */
   private staged: unknown[] = []
 
   constructor(
     private readonly ctx: DaemonContext,
     private readonly scope: Scope,
-    private readonly send: (message: Answer | { event: TaskEvent }) => void,
+    private readonly send: (message: Answer | { event: TaskEvent } | { metrics: Metrics }) => void,
   ) {}
 
   /** Handle one raw message (already size-checked by the transport). */
@@ -55,8 +57,12 @@ export class Session {
 
   private async dispatch(method: string, params: unknown): Promise<unknown> {
     if (method === 'events.subscribe') return this.subscribe(parseOrThrow(subscribeParams, params ?? {}).since)
-    if (method === 'events.unsubscribe') return { unsubscribed: this.stop() }
+    if (method === 'events.unsubscribe') return { unsubscribed: this.stopEvents() }
     if (method === 'tasks.apply') return this.apply(params)
+    if (method === 'metrics.subscribe') {
+      this.unsubscribeMetrics ??= this.ctx.supervisor.onMetrics((metrics) => this.send({ metrics }))
+      return this.ctx.supervisor.metrics()
+    }
     return call(this.ctx, this.scope, method, params)
   }
 
@@ -106,8 +112,15 @@ export class Session {
     return { subscribed: true, lastSeq }
   }
 
-  /** End this session's stream, if any; true if there was one. */
-  stop(): boolean {
+  /** End everything this session streams (its connection closed). */
+  stop(): void {
+    this.unsubscribeMetrics?.()
+    this.unsubscribeMetrics = null
+    this.stopEvents()
+  }
+
+  /** End this session's event stream, if any; true if there was one. */
+  private stopEvents(): boolean {
     const had = this.unsubscribe !== null
     this.unsubscribe?.()
     this.unsubscribe = null

@@ -58,7 +58,8 @@ export function waitingReason(
   if (task.state !== 'ready') return null
   const own = admissionBlock(task, state.running.size, 0, resources, limits)
   if (own !== null) return own
-  if (blocked !== null && blocked.task !== task.spec.name) return `behind "${blocked.task}" (${blocked.reason})`
+  if (blocked?.task === task.spec.name) return blocked.reason
+  if (blocked !== null) return `behind "${blocked.task}" (${blocked.reason})`
   return 'starting'
 }
 

@@ -46,6 +46,16 @@ export interface RunUsage extends GroupUsage {
   peak: number
 }
 
+/** A live sample for dashboards: the machine against the admission limits, and each run's usage. */
+export interface Metrics {
+  time: string
+  cpuPercent: number | null
+  freeBytes: number | null
+  totalBytes: number | null
+  limits: Limits
+  running: { task: string; pid: number; cpu: number; memory: number; peak: number }[]
+}
+
 /** Starts a slow async job at most every `everyMs`, never two at once. */
 class Periodic {
   private last = -Infinity
@@ -66,7 +76,11 @@ export class Supervisor {
   resources: Resources = { cpuPercent: null, freeBytes: null }
   blocked: Blocked | null = null
   readonly usage = new Map<string, RunUsage>()
+  totalBytes: number | null = null
+  private readonly metricsListeners = new Set<(metrics: Metrics) => void>()
   private pumping = false
+  /** Set by `stopAll`: the daemon is going down, so nothing starts any more. */
+  private stopping = false
   private pumpAgain = false
   private readonly sampler: Periodic
   private readonly measurer: Periodic
@@ -101,8 +115,29 @@ export class Supervisor {
   async sampleNow(): Promise<void> {
     const sample = await this.ports.probe.sample()
     this.resources = { cpuPercent: sample.cpuPercent, freeBytes: sample.freeBytes }
+    this.totalBytes = sample.totalBytes
     this.reserved = 0
     for (const task of this.state.running) rotateIfNeeded(this.options.logDir, task.spec.name, this.options.logPolicy)
+    if (this.metricsListeners.size > 0) {
+      const metrics = this.metrics()
+      for (const listener of this.metricsListeners) listener(metrics)
+    }
+  }
+
+  metrics(): Metrics {
+    return {
+      time: new Date(this.ports.clock.now()).toISOString(),
+      ...this.resources,
+      totalBytes: this.totalBytes,
+      limits: this.options.limits,
+      running: [...this.usage].map(([task, u]) => ({ task, pid: u.pid, cpu: u.cpu, memory: u.memory, peak: u.peak })),
+    }
+  }
+
+  /** Be told each new sample (about once a second); returns the way to stop. */
+  onMetrics(listener: (metrics: Metrics) => void): () => void {
+    this.metricsListeners.add(listener)
+    return () => this.metricsListeners.delete(listener)
   }
 
   /** Run the tick's work soon, without waiting for the interval. */
@@ -130,6 +165,7 @@ export class Supervisor {
   }
 
   private async pass(): Promise<void> {
+    if (this.stopping) return
     const now = this.ports.clock.now()
     this.sampler.maybe(now, () => this.sampleNow())
     if (this.state.running.size > 0) this.measurer.maybe(now, () => this.measure())
@@ -150,7 +186,7 @@ export class Supervisor {
   private start(name: string): Promise<void> {
     return this.dispatcher.serial(async () => {
       const task = this.state.tasks.get(name)
-      if (task === undefined || task.state !== 'ready') return
+      if (this.stopping || task === undefined || task.state !== 'ready') return
       rotateIfNeeded(this.options.logDir, name, this.options.logPolicy)
       const errStart = stderrOffset(this.options.logDir, name)
       const result = await this.ports.spawner.spawn(task.spec, (status) => this.onExit(name, status))
@@ -251,6 +287,7 @@ export class Supervisor {
 
   /** End every run (recorded as interrupted, to resume on the next start) and wait for their exits. */
   async stopAll(): Promise<void> {
+    this.stopping = true
     for (const task of this.state.running) {
       if (task.pid !== null) this.kill(task.spec.name, task.pid, 'shutdown')
     }

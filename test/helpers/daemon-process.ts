@@ -34,6 +34,30 @@ export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.Pro
   })
 }
 
+/** An event of one type, narrowed. */
+export type EventOf<T extends TaskEvent['type']> = Extract<TaskEvent, { type: T }>
+
+/** Like `runCli`, for a command that might never return: SIGKILLed after `timeoutMs` (then `timedOut`). */
+export function runCliWithin(args: string[], timeoutMs: number): Promise<CtlResult & { timedOut: boolean }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    let timedOut = false
+    const timer = setTimeout(() => {
+      timedOut = true
+      child.kill('SIGKILL')
+    }, timeoutMs)
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    child.on('error', reject)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      resolve({ code: code ?? -1, stdout, stderr, timedOut })
+    })
+  })
+}
+
 export class DaemonProcess {
   readonly events: TaskEvent[] = []
   private client: Client | null = null
@@ -48,7 +72,10 @@ export class DaemonProcess {
 
   /** Start `supervisor daemon --home HOME --port 0 ...extra` and wait for its `listening` line. */
   static async start(home: string, extra: string[] = []): Promise<DaemonProcess> {
-    const child = spawn(process.execPath, [CLI, 'daemon', '--home', home, '--port', '0', ...extra], {
+    const portFlag = extra.includes('--port') ? [] : ['--port', '0']
+    // A loaded test machine must not hold tasks back by CPU, unless a test is about exactly that.
+    const cpuFlag = extra.includes('--max-cpu') ? [] : ['--max-cpu', '100']
+    const child = spawn(process.execPath, [CLI, 'daemon', '--home', home, ...portFlag, ...cpuFlag, ...extra], {
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     const output = { text: '' }
@@ -96,6 +123,19 @@ export class DaemonProcess {
   /** Resolve with the first event (seen so far or later) that matches. */
   waitForEvent(match: (e: TaskEvent) => boolean, what: string, timeoutMs = 15_000): Promise<TaskEvent> {
     return waitFor(() => this.events.find(match), what, timeoutMs)
+  }
+
+  /** The events of one type seen so far (of one task, if named), in seq order. */
+  eventsOf<T extends TaskEvent['type']>(type: T, task?: string): EventOf<T>[] {
+    return this.events.filter((e): e is EventOf<T> => e.type === type && (task === undefined || e.task === task))
+  }
+
+  /** Resolve with the first event of `type` for `task` (seen so far or later) that also matches `match`. */
+  waitForType<T extends TaskEvent['type']>(
+    type: T, task: string, match: (e: EventOf<T>) => boolean = () => true, timeoutMs = 15_000,
+  ): Promise<EventOf<T>> {
+    const what = `${type} of ${task}`
+    return waitFor(() => this.eventsOf(type, task).find(match), what, timeoutMs)
   }
 
   /** Kill the daemon with SIGKILL, as a crash would. Its task processes live on; `cleanup` ends them. */
