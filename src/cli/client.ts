@@ -1,6 +1,5 @@
 // The ctl side of the protocol, over the control socket or a WebSocket: requests, answers, pushed events.
 import { createConnection } from 'node:net'
-import WebSocket from 'ws'
 import { DomainError, type ErrorCode } from '../core/errors.js'
 import type { TaskEvent } from '../core/types.js'
 
@@ -58,7 +57,8 @@ export class Client {
   }
 
   /** Over a daemon's WebSocket API, with a token. */
-  static connectUrl(url: string, token: string): Promise<Client> {
+  static async connectUrl(url: string, token: string): Promise<Client> {
+    const { default: WebSocket } = await import('ws')
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` } })
       ws.once('unexpected-response', (_req, res) => {

@@ -75,11 +75,7 @@ export function parseSettings(value: unknown, name: (key: string) => string): Da
 /** `maxConcurrent` -> `--max-concurrent`. */
 export const flagName = (key: string): string => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`
 
-/** A numeric flag as typed: a number if it reads as one, else the text, for the schema to reject by name. */
-export function numeric(text: string | undefined): number | string | undefined {
-  if (text === undefined) return undefined
-  return /^-?\d+(\.\d+)?$/.test(text.trim()) ? Number(text) : text
-}
+
 
 function withoutUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>

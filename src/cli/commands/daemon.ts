@@ -1,9 +1,7 @@
 // `supervisor daemon`: run in the foreground until SIGINT/SIGTERM or `ctl shutdown`.
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs'
-import { loadEcosystem } from '../../config/ecosystem.js'
-import { flagName, numeric, parseSettings } from '../../config/daemon-settings.js'
-import { startDaemon } from '../../runtime/daemon.js'
 import { resolveHome } from '../../runtime/home.js'
+import { numeric } from '../numeric.js'
 import { fail } from '../run-command.js'
 
 interface DaemonArgs {
@@ -34,6 +32,10 @@ export const daemonCommand: CommandModule<object, DaemonArgs> = {
       .option('kill-timeout', { type: 'string', describe: 'SIGTERM to SIGKILL grace (default 5s)' }) as Argv<DaemonArgs>,
   handler: async (argv: ArgumentsCamelCase<DaemonArgs>) => {
     try {
+      // The daemon's modules load only for this command, so that ctl starts fast.
+      const [{ loadEcosystem }, { flagName, parseSettings }, { startDaemon }] = await Promise.all([
+        import('../../config/ecosystem.js'), import('../../config/daemon-settings.js'), import('../../runtime/daemon.js'),
+      ])
       const flags = parseSettings(
         {
           host: argv.host, port: numeric(argv.port), tick: numeric(argv.tick), maxConcurrent: numeric(argv.maxConcurrent),

@@ -3,7 +3,7 @@ import { resolve } from 'node:path'
 import type { Argv, CommandModule } from 'yargs'
 import { DomainError } from '../../../core/errors.js'
 import type { TaskView } from '../../../core/view.js'
-import { numeric } from '../../../config/daemon-settings.js'
+import { numeric } from '../../numeric.js'
 import { print, printJson, withClient, type CtlArgs } from '../../run-command.js'
 
 interface AddArgs extends CtlArgs {

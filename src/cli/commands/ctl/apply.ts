@@ -1,6 +1,5 @@
 // `ctl apply FILE [--prune]`: add or update every task of an ecosystem file.
 import type { Argv, CommandModule } from 'yargs'
-import { loadEcosystem } from '../../../config/ecosystem.js'
 import { print, printJson, withClient, type CtlArgs } from '../../run-command.js'
 
 interface ApplyArgs extends CtlArgs {
@@ -34,6 +33,8 @@ export const applyCommand: CommandModule<CtlArgs, ApplyArgs> = {
       .option('json', { type: 'boolean', describe: 'print JSON' }) as unknown as Argv<ApplyArgs>,
   handler: (argv) =>
     withClient(argv, async (client) => {
+      // Loaded on use: the schema library is the heaviest import, and only apply needs it on this side.
+      const { loadEcosystem } = await import('../../../config/ecosystem.js')
       const ecosystem = await loadEcosystem(argv.file)
       const parts = inParts(ecosystem.tasks)
       for (const part of parts.slice(0, -1)) await client.call('tasks.apply', { tasks: part, more: true })

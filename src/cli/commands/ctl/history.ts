@@ -2,7 +2,7 @@
 import type { Argv, CommandModule } from 'yargs'
 import type { TaskEvent } from '../../../core/types.js'
 import { print, printJson, withClient, type CtlArgs } from '../../run-command.js'
-import { numeric } from '../../../config/daemon-settings.js'
+import { numeric } from '../../numeric.js'
 import { shortDate } from '../../table.js'
 
 interface HistoryArgs extends CtlArgs {

@@ -1,6 +1,6 @@
 // `ctl logs NAME [--lines N] [--follow]`: the task's captured stdout and stderr.
 import type { Argv, CommandModule } from 'yargs'
-import { numeric } from '../../../config/daemon-settings.js'
+import { numeric } from '../../numeric.js'
 import type { LogChunk } from '../../../runtime/log-reader.js'
 import { withClient, type CtlArgs } from '../../run-command.js'
 

@@ -1,6 +1,6 @@
 // `ctl watch [--json] [--since SEQ]`: stream events live until interrupted.
 import type { Argv, CommandModule } from 'yargs'
-import { numeric } from '../../../config/daemon-settings.js'
+import { numeric } from '../../numeric.js'
 import { print, withClient, type CtlArgs } from '../../run-command.js'
 import { eventLine } from './history.js'
 

@@ -1,0 +1,72 @@
+// Enqueue: 100k tasks through `ctl apply` and through the WebSocket, against raw LevelDB batches of the same records.
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { Level } from 'level'
+import { DaemonProcess, fixture, runCli } from '../test/helpers/daemon-process.js'
+import { tempDir } from '../test/helpers/temp-dir.js'
+import { Client } from '../src/cli/client.js'
+import { inParts } from '../src/cli/commands/ctl/apply.js'
+import { parseArgs, report, type Row } from './report.js'
+
+const { quick } = parseArgs()
+const N = quick ? 20_000 : 100_000
+
+function tasks(prefix: string): Record<string, unknown>[] {
+  return Array.from({ length: N }, (_, i) => ({ name: `${prefix}-${i}`, script: fixture('ok.sh'), at: '+1d', priority: (['high', 'medium', 'low'] as const)[i % 3] }))
+}
+
+/** The same volume written straight to LevelDB: an event, an index entry and a record per task, 1000 a batch. */
+async function rawLevel(dir: string): Promise<number> {
+  const db = new Level<string, unknown>(join(dir, 'raw'), { valueEncoding: 'json' })
+  await db.open()
+  const ev = db.sublevel<string, unknown>('ev', { valueEncoding: 'json' })
+  const tev = db.sublevel<string, unknown>('tev', { valueEncoding: 'json' })
+  const task = db.sublevel<string, unknown>('task', { valueEncoding: 'json' })
+  const records = tasks('raw')
+  const start = performance.now()
+  for (let i = 0; i < N; i += 1000) {
+    const batch = db.batch()
+    for (const [j, t] of records.slice(i, i + 1000).entries()) {
+      const seq = String(i + j + 1).padStart(16, '0')
+      batch.put(seq, { type: 'task.added', task: t['name'], spec: t }, { sublevel: ev })
+      batch.put(`${String(t['name'])}:${seq}`, {}, { sublevel: tev })
+      batch.put(String(t['name']), { spec: t, state: 'scheduled' }, { sublevel: task })
+    }
+    await batch.write()
+  }
+  const ms = performance.now() - start
+  await db.close()
+  return ms
+}
+
+const dir = await tempDir('supervisor-bench-')
+const daemon = await DaemonProcess.start(join(dir.path, 'home'))
+try {
+  const rawMs = await rawLevel(dir.path)
+  const file = join(dir.path, 'ecosystem.json')
+  await writeFile(file, JSON.stringify({ tasks: tasks('ctl') }))
+  let start = performance.now()
+  const applied = await runCli(['ctl', '--home', daemon.home, 'apply', file])
+  const ctlMs = performance.now() - start
+  if (applied.code !== 0) throw new Error(applied.stderr)
+
+  const { token } = await daemon.ctlJson<{ token: string }>(['token', 'create', '--scope', 'admin'])
+  const client = await Client.connectUrl(`ws://127.0.0.1:${daemon.port}/ws`, token)
+  const parts = inParts(tasks('ws'))
+  start = performance.now()
+  for (const part of parts.slice(0, -1)) await client.call('tasks.apply', { tasks: part, more: true })
+  await client.call('tasks.apply', { tasks: parts.at(-1) ?? [] })
+  const wsMs = performance.now() - start
+  client.close()
+
+  const rate = (ms: number): number => N / (ms / 1000)
+  const rows: Row[] = [
+    { what: `raw LevelDB batches of ${N} tasks (event + index + record, 1000 a batch)`, value: rate(rawMs), unit: 'tasks/s' },
+    { what: `ctl apply of ${N} tasks (whole command, validation and one atomic batch)`, value: rate(ctlMs), unit: 'tasks/s', target: 50_000, higherIsBetter: true, extra: `${ctlMs.toFixed(0)} ms, ${(rawMs / ctlMs).toFixed(2)}x raw` },
+    { what: `WebSocket tasks.apply of ${N} tasks in ${parts.length} parts`, value: rate(wsMs), unit: 'tasks/s', target: 50_000, higherIsBetter: true, extra: `${wsMs.toFixed(0)} ms, ${(rawMs / wsMs).toFixed(2)}x raw` },
+  ]
+  report('enqueue', rows)
+} finally {
+  await daemon.cleanup()
+  await dir.remove()
+}
