@@ -227,6 +227,8 @@ export function daemonStatus(ctx: DaemonContext): Record<string, unknown> {
     ready: state.ready.size,
     running: state.running.size,
     lastSeq: ctx.store.lastSeq,
+    memory: process.memoryUsage(),
+    cpuUsage: process.cpuUsage(),
     resources: ctx.supervisor.resources,
     limits: ctx.limits,
   }

@@ -16,11 +16,18 @@ export function leftoverGroups(state: State, home: string): Set<number> {
   return groups
 }
 
-/** SIGTERM each group, SIGKILL what outlives `graceMs`, and wait until all are gone. */
+/** After SIGKILL, how long to wait for the kernel and init to clear a group before going on anyway. */
+const REAP_WAIT_MS = 5000
+
+/**
+ * SIGTERM each group, SIGKILL what outlives `graceMs`, and wait until all are gone. Killed members
+ * that init has not reaped yet still count as a group: past REAP_WAIT_MS they are left to it.
+ */
 export async function endGroups(groups: ReadonlySet<number>, spawner: Spawner, graceMs: number): Promise<void> {
   let alive = [...groups].filter((pgid) => spawner.signalGroup(pgid, 'SIGTERM'))
   const killAt = Date.now() + graceMs
-  while (alive.length > 0) {
+  const giveUpAt = killAt + REAP_WAIT_MS
+  while (alive.length > 0 && Date.now() < giveUpAt) {
     await new Promise((resolve) => setTimeout(resolve, 20))
     const signal = Date.now() >= killAt ? 'SIGKILL' : 0
     alive = alive.filter((pgid) => spawner.signalGroup(pgid, signal))

@@ -1,0 +1,104 @@
+// End to end: ctl logs (streams kept apart, --lines, --follow across runs) and tasks run as another user.
+import assert from 'node:assert/strict'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { chmod, copyFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, afterEach, before, describe, it } from 'node:test'
+import { CLI, DaemonProcess, fixture } from '../helpers/daemon-process.js'
+import { tempDir } from '../helpers/temp-dir.js'
+import { alive, waitFor } from '../helpers/wait.js'
+
+type Dir = Awaited<ReturnType<typeof tempDir>>
+const FLAGS = ['--max-cpu', '100', '--min-free-memory', '0']
+const NOISY_OUT = 'line 1\nline 2\nline 3\nline 4\nline 5\n'
+
+describe('task logs and users through ctl', () => {
+  let home: Dir
+  let work: Dir
+  let daemon: DaemonProcess
+  let follower: ChildProcess | null = null
+
+  before(async () => {
+    home = await tempDir()
+    work = await tempDir()
+    daemon = await DaemonProcess.start(home.path, FLAGS)
+  })
+  afterEach(() => {
+    if (follower?.pid !== undefined && alive(follower.pid)) process.kill(follower.pid, 'SIGKILL')
+    follower = null
+  })
+  after(async () => {
+    await daemon.cleanup()
+    await home.remove()
+    await work.remove()
+  })
+
+  async function add(name: string, args: string[]): Promise<void> {
+    const added = await daemon.ctl(['add', name, ...args])
+    assert.equal(added.code, 0, added.stderr)
+  }
+
+  it('prints stdout lines on stdout and the stderr line on stderr', { timeout: 30_000 }, async () => {
+    await add('noisy', ['--script', fixture('noisy.sh'), '--', '5'])
+    await daemon.waitForType('task.succeeded', 'noisy')
+    const logs = await daemon.ctl(['logs', 'noisy'])
+    assert.equal(logs.code, 0, logs.stderr)
+    assert.equal(logs.stdout, NOISY_OUT)
+    assert.equal(logs.stderr, 'noisy: done\n')
+  })
+
+  it('gives only the last N lines with --lines N', { timeout: 30_000 }, async () => {
+    const logs = await daemon.ctl(['logs', 'noisy', '--lines', '2'])
+    assert.equal(logs.code, 0, logs.stderr)
+    assert.equal(logs.stdout, 'line 4\nline 5\n')
+    assert.equal(logs.stderr, 'noisy: done\n')
+  })
+
+  it('keeps printing, with --follow, the lines a later run appends', { timeout: 30_000 }, async () => {
+    const child = spawn(process.execPath, [CLI, 'ctl', '--home', home.path, 'logs', 'noisy', '--follow'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    follower = child
+    let stdout = ''
+    let stderr = ''
+    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()))
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()))
+    await waitFor(() => stdout === NOISY_OUT, 'the existing lines')
+    const lastSeq = daemon.events.at(-1)?.seq ?? 0
+    const run = await daemon.ctl(['run', 'noisy'])
+    assert.equal(run.code, 0, run.stderr)
+    await daemon.waitForType('task.succeeded', 'noisy', (e) => e.seq > lastSeq)
+    await waitFor(() => stdout === NOISY_OUT + NOISY_OUT, 'the second run\'s lines on stdout')
+    await waitFor(() => stderr === 'noisy: done\nnoisy: done\n', 'the second run\'s line on stderr')
+    assert.equal(child.exitCode, null, '--follow keeps running')
+    const exited = new Promise((resolve) => child.once('exit', resolve))
+    process.kill(child.pid as number, 'SIGTERM')
+    await exited
+  })
+
+  it('runs a task as --user nobody when the daemon is root', { timeout: 30_000 }, async (t) => {
+    if (process.getuid?.() !== 0) {
+      t.skip('the daemon is not root')
+      return
+    }
+    // A copy the user can reach: temp folders are private to their creator.
+    await chmod(work.path, 0o755)
+    const script = join(work.path, 'whoami.sh')
+    await copyFile(fixture('whoami.sh'), script)
+    await chmod(script, 0o755)
+    await add('as-nobody', ['--script', script, '--user', 'nobody', '--cwd', work.path])
+    await daemon.waitForType('task.succeeded', 'as-nobody')
+    const logs = await daemon.ctl(['logs', 'as-nobody'])
+    assert.equal(logs.code, 0, logs.stderr)
+    assert.equal(logs.stdout, 'nobody\n')
+    assert.equal((await daemon.task('as-nobody')).user, 'nobody')
+  })
+
+  it('refuses --user nosuchuser with exit 1, naming the user field', { timeout: 30_000 }, async () => {
+    const added = await daemon.ctl(['add', 'ghost', '--script', fixture('ok.sh'), '--user', 'nosuchuser'])
+    assert.equal(added.code, 1, added.stdout)
+    assert.match(added.stderr, /user/)
+    assert.match(added.stderr, /nosuchuser/)
+    assert.equal((await daemon.ctl(['status', 'ghost'])).code, 1, 'no task was added')
+  })
+})
