@@ -7,7 +7,7 @@ export interface Row {
   target?: number | undefined
   /** Higher is better for this target (throughput): the ratio printed is target/value. */
   higherIsBetter?: boolean
-  extra?: string
+  extra?: string | undefined
 }
 
 export function parseArgs(): { quick: boolean } {

@@ -1,0 +1,61 @@
+// Cold start with 100k live tasks and a long history, against the raw LevelDB read of the same records.
+import { join } from 'node:path'
+import { Level } from 'level'
+import { DaemonProcess, runCli } from '../test/helpers/daemon-process.js'
+import { tempDir } from '../test/helpers/temp-dir.js'
+import { parseArgs, report } from './report.js'
+import { writeTasks } from './tasks-file.js'
+
+const { quick } = parseArgs()
+const LIVE = quick ? 20_000 : 100_000
+const HISTORY_ROUNDS = quick ? 1 : 3
+
+/** Read every task record as the daemon does at boot, without the daemon. */
+async function rawRead(db: string): Promise<number> {
+  const level = new Level<string, unknown>(db, { valueEncoding: 'json' })
+  await level.open()
+  const start = performance.now()
+  const tasks = level.sublevel<string, unknown>('task', { valueEncoding: 'json' })
+  let count = 0
+  const iterator = tasks.iterator()
+  for (let page = await iterator.nextv(1000); page.length > 0; page = await iterator.nextv(1000)) count += page.length
+  await iterator.close()
+  const ms = performance.now() - start
+  await level.close()
+  if (count !== LIVE) throw new Error(`expected ${LIVE} records, read ${count}`)
+  return ms
+}
+
+async function bootMs(home: string): Promise<number> {
+  const start = performance.now()
+  const daemon = await DaemonProcess.start(home)
+  const ms = performance.now() - start
+  await daemon.cleanup()
+  return ms
+}
+
+const dir = await tempDir('supervisor-bench-')
+try {
+  const home = join(dir.path, 'home')
+  const daemon = await DaemonProcess.start(home)
+  // The same tasks applied with a changed definition each round: every round adds LIVE events of history.
+  for (let round = 0; round <= HISTORY_ROUNDS; round += 1) {
+    const file = join(dir.path, `round-${round}.json`)
+    await writeTasks(file, LIVE, 'live', `+${round + 1}d`)
+    const applied = await runCli(['ctl', '--home', home, 'apply', file])
+    if (applied.code !== 0) throw new Error(applied.stderr)
+  }
+  await daemon.cleanup()
+  const emptyHome = join(dir.path, 'empty')
+  const empty = await bootMs(emptyHome)
+  const boot = await bootMs(home)
+  const raw = await rawRead(join(home, 'db'))
+  report('cold start', [
+    { what: 'daemon start on an empty home (process start to listening)', value: empty, unit: 'ms' },
+    { what: `raw LevelDB read of ${LIVE} task records (nextv 1000)`, value: raw, unit: 'ms' },
+    { what: `daemon start with ${LIVE} live tasks and ${(HISTORY_ROUNDS + 1) * LIVE} events of history, less the empty start`, value: boot - empty, unit: 'ms',
+      target: 1.5 * raw, extra: `${((boot - empty) / raw).toFixed(2)}x the raw read (target <= 1.5)` },
+  ])
+} finally {
+  await dir.remove()
+}
