@@ -19,6 +19,7 @@ export interface Method {
   handle(ctx: DaemonContext, params: unknown): Promise<unknown>
 }
 
+const noParams = z.strictObject({}).optional()
 const nameParams = z.strictObject({ name: z.string({ error: 'expected a task name' }) })
 const applyParams = z.strictObject({
   tasks: z.array(z.unknown(), { error: 'expected an array of tasks' }),
@@ -97,7 +98,10 @@ async function specsOf(ctx: DaemonContext, inputs: unknown[], baseDir: string, l
 export const methods: Record<string, Method> = {
   'tasks.list': {
     scope: 'read',
-    handle: async (ctx) => [...ctx.supervisor.state.tasks.values()].map((task) => viewOf(ctx, task)),
+    async handle(ctx, params) {
+      parseOrThrow(noParams, params)
+      return [...ctx.supervisor.state.tasks.values()].map((task) => viewOf(ctx, task))
+    },
   },
   'tasks.get': {
     scope: 'read',
@@ -183,7 +187,10 @@ export const methods: Record<string, Method> = {
   },
   'errors.list': {
     scope: 'read',
-    handle: async (ctx) => (await ctx.store.errors()).sort((a, b) => b.lastSeen.localeCompare(a.lastSeen)),
+    async handle(ctx, params) {
+      parseOrThrow(noParams, params)
+      return (await ctx.store.errors()).sort((a, b) => b.lastSeen.localeCompare(a.lastSeen))
+    },
   },
   'tokens.create': {
     scope: 'owner',
@@ -194,7 +201,10 @@ export const methods: Record<string, Method> = {
   },
   'tokens.list': {
     scope: 'owner',
-    handle: async (ctx) => ctx.tokens.list(),
+    async handle(ctx, params) {
+      parseOrThrow(noParams, params)
+      return ctx.tokens.list()
+    },
   },
   'tokens.revoke': {
     scope: 'owner',
@@ -206,11 +216,16 @@ export const methods: Record<string, Method> = {
   },
   'daemon.status': {
     scope: 'read',
-    handle: async (ctx) => daemonStatus(ctx),
+    async handle(ctx, params) {
+      parseOrThrow(noParams, params)
+      return daemonStatus(ctx)
+    },
   },
+  // Stopping the daemon is for its own user: an admin token may change tasks, not end the service.
   'daemon.shutdown': {
-    scope: 'admin',
-    async handle(ctx) {
+    scope: 'owner',
+    async handle(ctx, params) {
+      parseOrThrow(noParams, params)
       setImmediate(() => ctx.shutdown())
       return { stopping: true }
     },

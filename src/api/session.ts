@@ -60,6 +60,7 @@ export class Session {
     if (method === 'events.unsubscribe') return { unsubscribed: this.stopEvents() }
     if (method === 'tasks.apply') return this.apply(params)
     if (method === 'metrics.subscribe') {
+      parseOrThrow(z.strictObject({}).optional(), params)
       this.unsubscribeMetrics ??= this.ctx.supervisor.onMetrics((metrics) => this.send({ metrics }))
       return this.ctx.supervisor.metrics()
     }

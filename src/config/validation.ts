@@ -2,10 +2,15 @@
 import type { z } from 'zod'
 import { DomainError } from '../core/errors.js'
 
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/
+
+/** `tasks[3].env.HOME`; a key that is not a plain identifier is quoted: `env["a b"]`, `[""]`. */
 export function fieldPath(path: readonly PropertyKey[]): string {
   return path.reduce<string>((out, key) => {
     if (typeof key === 'number') return `${out}[${key}]`
-    return out === '' ? String(key) : `${out}.${String(key)}`
+    const text = String(key)
+    if (!IDENTIFIER.test(text)) return `${out}[${JSON.stringify(text)}]`
+    return out === '' ? text : `${out}.${text}`
   }, '')
 }
 
