@@ -3,8 +3,11 @@ import { index, unindex, type State } from './state.js'
 import { applyEvent, newTask } from './task-record.js'
 import type { Task, TaskEvent } from './types.js'
 
-export function reduce(state: State, event: TaskEvent): State {
-  state.seq = Math.max(state.seq, event.seq)
+export function reduce(state: State, logged: TaskEvent): State {
+  state.seq = Math.max(state.seq, logged.seq)
+  const event = logged.type === 'task.added' || logged.type === 'task.updated'
+    ? { ...logged, spec: state.interner.spec(logged.spec) }
+    : logged
   if (event.type === 'task.added') {
     const task = newTask(event.spec, event.seq)
     state.tasks.set(task.spec.name, task)
@@ -28,6 +31,7 @@ export function reduce(state: State, event: TaskEvent): State {
 export function restore(state: State, task: Task): void {
   task.readyPos = -1
   task.timerPos = -1
+  task.spec = state.interner.spec(task.spec)
   state.tasks.set(task.spec.name, task)
   if (task.pid !== null) state.running.add(task)
   index(state, task)

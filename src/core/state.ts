@@ -3,6 +3,7 @@ import { nextWake, DEFAULT_URGENCY_MS } from './deadline.js'
 import { IndexedHeap } from './heap.js'
 import { startsBefore } from './order.js'
 import { DEFAULT_BACKOFF } from './backoff.js'
+import { Interner } from './compact.js'
 import type { BackoffPolicy, Task } from './types.js'
 
 export interface CoreConfig {
@@ -24,6 +25,8 @@ export interface State {
   readonly timers: IndexedHeap<Task>
   /** Tasks with a process now. */
   readonly running: Set<Task>
+  /** Shares the repeated parts of definitions between tasks. */
+  readonly interner: Interner
   /** Seq of the last event applied. */
   seq: number
 }
@@ -41,6 +44,7 @@ export function createState(config: Partial<CoreConfig> = {}): State {
       set: (t, pos) => (t.timerPos = pos),
     }),
     running: new Set(),
+    interner: new Interner(),
     seq: 0,
   }
 }
