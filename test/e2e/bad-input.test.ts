@@ -1,0 +1,167 @@
+// End to end: refused requests change nothing and name their field; the home is private; signals stop cleanly.
+import assert from 'node:assert/strict'
+import { chmod, readFile, stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { DaemonProcess, fixture, runCli, runCliWithin } from '../helpers/daemon-process.js'
+import { tempDir } from '../helpers/temp-dir.js'
+import { alive, waitFor } from '../helpers/wait.js'
+
+type Dir = Awaited<ReturnType<typeof tempDir>>
+
+/** The pids a pid-sleep.sh or stubborn.sh run appended to `file` (none if it does not exist). */
+const pidsIn = async (file: string): Promise<number[]> =>
+  (await readFile(file, 'utf8').catch(() => '')).split('\n').filter((line) => line !== '').map(Number)
+const FLAGS = ['--max-cpu', '100', '--min-free-memory', '0']
+
+describe('bad input and the daemon boundary', () => {
+  let work: Dir
+  let home: string
+  let daemon: DaemonProcess
+  const daemons: DaemonProcess[] = []
+  const dirs: Dir[] = []
+  const pidFiles: string[] = []
+
+  const start = async (path: string, extra: string[] = []): Promise<DaemonProcess> => {
+    const started = await DaemonProcess.start(path, [...FLAGS, ...extra])
+    daemons.push(started)
+    return started
+  }
+  const dir = async (): Promise<Dir> => {
+    const made = await tempDir()
+    dirs.push(made)
+    return made
+  }
+
+  before(async () => {
+    work = await dir()
+    // A home that does not exist yet: the daemon creates it, with its own mode.
+    home = join(work.path, 'home')
+    daemon = await start(home)
+    for (const args of [['existing', '--script', fixture('ok.sh'), '--at', '+1h'], ['done', '--script', fixture('ok.sh')]]) {
+      const added = await daemon.ctl(['add', ...args])
+      assert.equal(added.code, 0, added.stderr)
+    }
+    await daemon.waitForType('task.succeeded', 'done')
+    await writeFile(join(work.path, 'noexec.sh'), '#!/bin/sh\necho no\n')
+    await chmod(join(work.path, 'noexec.sh'), 0o644)
+    await writeFile(join(work.path, 'dash.json'), JSON.stringify({ tasks: [{ name: '-x', script: fixture('ok.sh') }] }))
+  })
+  after(async () => {
+    for (const started of daemons) await started.cleanup()
+    // Runs the daemon's events never announced (say, started during a faulty shutdown) must not outlive us.
+    for (const file of pidFiles) for (const pid of await pidsIn(file)) if (alive(-pid)) process.kill(-pid, 'SIGKILL')
+    for (const made of dirs) await made.remove()
+  })
+
+  /** Run `ctl ARGS`; it must exit with `code`, say `message` on stderr, and leave tasks and history as they were. */
+  async function assertRefused(args: string[], message: RegExp, code = 1): Promise<void> {
+    const snapshot = (): Promise<string[]> =>
+      Promise.all([daemon.ctl(['list', '--json']), daemon.ctl(['history', '--json'])]).then((results) => {
+        for (const r of results) assert.equal(r.code, 0, `the daemon keeps serving: ${r.stderr}`)
+        return results.map((r) => r.stdout)
+      })
+    const [listBefore, historyBefore] = await snapshot()
+    const result = await daemon.ctl(args)
+    assert.equal(result.code, code, `ctl ${args.join(' ')}: ${result.stdout}${result.stderr}`)
+    assert.match(result.stderr, message)
+    const [listAfter, historyAfter] = await snapshot()
+    assert.equal(listAfter, listBefore, 'ctl list --json is unchanged')
+    assert.equal(historyAfter, historyBefore, 'no new events')
+  }
+
+  const ok = (): string => fixture('ok.sh')
+  const refusals: [string, () => string[], RegExp][] = [
+    ['an unknown priority', () => ['add', 'p1', '--script', ok(), '--priority', 'urgent'], /priority: .*urgent/],
+    ['an unparseable --at', () => ['add', 'p1', '--script', ok(), '--at', 'tomorrowish'], /\bat: .*tomorrowish/],
+    ['a deadline before at', () => ['add', 'p1', '--script', ok(), '--at', '+2h', '--deadline', '+1h'], /deadline: /],
+    ['a missing script', () => ['add', 'p1', '--script', join(work.path, 'missing.sh')], /script: .*missing\.sh/],
+    ['a non-executable script', () => ['add', 'p1', '--script', join(work.path, 'noexec.sh')], /script: .*noexec\.sh.*not executable/],
+    ['a name with a space', () => ['add', 'bad name', '--script', ok()], /name: .*bad name/],
+    ['a name starting with a dot', () => ['add', '.hidden', '--script', ok()], /name: /],
+    ['a 129-character name', () => ['add', 'a'.repeat(129), '--script', ok()], /name: /],
+    ['a name starting with "-" (ecosystem file)', () => ['apply', join(work.path, 'dash.json')], /name: .*"-x"/],
+    ['a duplicate name', () => ['add', 'existing', '--script', ok()], /name: .*"existing".*exists/],
+    ['status of an unknown task', () => ['status', 'ghost'], /"ghost" not found/],
+    ['run of an unknown task', () => ['run', 'ghost'], /"ghost" not found/],
+    ['stop of an unknown task', () => ['stop', 'ghost'], /"ghost" not found/],
+    ['remove of an unknown task', () => ['remove', 'ghost'], /"ghost" not found/],
+  ]
+  for (const [what, args, message] of refusals) {
+    it(`refuses ${what} with exit 1, changing nothing`, { timeout: 30_000 }, () => assertRefused(args(), message))
+  }
+
+  it('exits 2 on an unknown flag, changing nothing', { timeout: 30_000 }, async () => {
+    await assertRefused(['add', 'p2', '--script', ok(), '--bogus'], /bogus/, 2)
+    await assertRefused(['list', '--bogus'], /bogus/, 2)
+  })
+
+  it('accepts a 128-character name, the longest allowed', { timeout: 30_000 }, async () => {
+    const name = `b${'9'.repeat(127)}`
+    const added = await daemon.ctl(['add', name, '--script', ok(), '--at', '+1h'])
+    assert.equal(added.code, 0, added.stderr)
+    assert.equal((await daemon.task(name)).name, name)
+  })
+
+  it('says no daemon is running when ctl finds none', { timeout: 30_000 }, async () => {
+    const fresh = await dir()
+    const listed = await runCli(['ctl', '--home', fresh.path, 'list'])
+    assert.equal(listed.code, 1)
+    assert.match(listed.stderr, /no daemon is running/)
+  })
+
+  it('refuses a second daemon on the same home with exit 1, and the first keeps serving', { timeout: 30_000 }, async () => {
+    const second = await runCliWithin(['daemon', '--home', home, '--port', '0'], 15_000)
+    assert.equal(second.timedOut, false, `the second daemon started: ${second.stdout}`)
+    assert.equal(second.code, 1)
+    assert.match(second.stderr, /already running/)
+    assert.doesNotMatch(second.stdout, /listening/)
+    const status = await daemon.ctl(['status', 'existing'])
+    assert.equal(status.code, 0, status.stderr)
+  })
+
+  it('creates the home with mode 0700 and the control socket with mode 0600', async () => {
+    assert.equal((await stat(home)).mode & 0o777, 0o700)
+    const socket = await stat(join(home, 'supervisor.sock'))
+    assert.ok(socket.isSocket())
+    assert.equal(socket.mode & 0o777, 0o600)
+  })
+
+  /** Every run a pid-recording fixture had (read from its file) is gone with its process group. */
+  async function assertRunsEnded(pidFile: string): Promise<void> {
+    const pids = await pidsIn(pidFile)
+    assert.equal(pids.length, 1, `one run, not started again during shutdown: pids ${pids.join(', ')}`)
+    for (const pid of pids) {
+      assert.equal(alive(pid), false, `the task process ${pid} ended with the daemon`)
+      await waitFor(() => !alive(-pid), `process group ${pid} to be gone`, 5000)
+    }
+  }
+
+  it('exits 0 on SIGTERM and ends the running task', { timeout: 30_000 }, async () => {
+    const own = await start((await dir()).path)
+    const pidFile = join(work.path, 'long.pids')
+    pidFiles.push(pidFile)
+    const added = await own.ctl(['add', 'long', '--script', fixture('pid-sleep.sh'), '--', pidFile, '60'])
+    assert.equal(added.code, 0, added.stderr)
+    const { pid } = await own.waitForType('run.started', 'long')
+    await waitFor(() => readFile(pidFile, 'utf8').then((t) => t.trim() === String(pid), () => false), 'the run to record its pid')
+    assert.equal(await own.stop(), 0)
+    await assertRunsEnded(pidFile)
+  })
+
+  it('on SIGTERM, SIGKILLs a task that ignores SIGTERM after --kill-timeout, then exits 0', { timeout: 30_000 }, async () => {
+    const own = await start((await dir()).path, ['--kill-timeout', '1s'])
+    const pidFile = join(work.path, 'stubborn.pids')
+    pidFiles.push(pidFile)
+    const added = await own.ctl(['add', 'stubborn', '--script', fixture('stubborn.sh'), '--', pidFile])
+    assert.equal(added.code, 0, added.stderr)
+    const { pid } = await own.waitForType('run.started', 'stubborn')
+    await waitFor(() => readFile(pidFile, 'utf8').then((t) => t.trim() === String(pid), () => false), 'the run to record its pid')
+    const began = Date.now()
+    assert.equal(await own.stop(), 0)
+    const took = Date.now() - began
+    assert.ok(took >= 900, `stopped after ${took} ms: the kill timeout was not waited out`)
+    assert.ok(took < 10_000, `stopped after ${took} ms`)
+    await assertRunsEnded(pidFile)
+  })
+})
