@@ -29,7 +29,26 @@ export function parseEcosystem(document: unknown, baseDir: string): LoadedEcosys
   return { ...result.data, baseDir }
 }
 
+/** Everything of the file but the tasks' contents, which the daemon validates when they arrive. */
+const envelopeSchema = ecosystemSchema.extend({ tasks: z.array(z.unknown(), { error: 'expected an array of tasks' }) })
+
+/**
+ * For `ctl apply`: read the file and check all but each task, which the daemon checks anyway (with
+ * the same schema, and the same messages), so that 100,000 tasks are validated once, not twice.
+ */
+export async function readEcosystemForApply(file: string): Promise<{ tasks: unknown[]; baseDir: string }> {
+  const { document, baseDir } = await readDocument(file)
+  const result = envelopeSchema.safeParse(document)
+  if (!result.success) throw new DomainError('invalid', issueMessages(result.error.issues).join('\n'))
+  return { tasks: result.data.tasks, baseDir }
+}
+
 export async function loadEcosystem(file: string): Promise<LoadedEcosystem> {
+  const { document, baseDir } = await readDocument(file)
+  return parseEcosystem(document, baseDir)
+}
+
+async function readDocument(file: string): Promise<{ document: unknown; baseDir: string }> {
   const path = resolve(file)
   const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
     throw new DomainError('invalid', `${file}: cannot read (${error.code ?? error.message})`)
@@ -40,7 +59,7 @@ export async function loadEcosystem(file: string): Promise<LoadedEcosystem> {
   } catch (error) {
     throw new DomainError('invalid', `${file}: not valid JSON (${(error as Error).message})`)
   }
-  return parseEcosystem(document, dirname(path))
+  return { document, baseDir: dirname(path) }
 }
 
 function duplicateNames(tasks: readonly TaskInput[]): string[] {

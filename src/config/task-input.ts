@@ -126,17 +126,16 @@ function toBytes(value: string | number | null | undefined, total: number): numb
   return typeof value === 'number' ? value : parseSize(value, total)
 }
 
-/** A stable digest of a definition as written (key order does not matter). */
+/**
+ * A stable digest of a definition as written. The schema rebuilds every object in the order of its
+ * own keys, so JSON text is already canonical; only the free-form `env` needs its keys sorted.
+ */
 export function digestOf(value: unknown): string {
-  return createHash('sha256').update(canonicalJson(value)).digest('base64url').slice(0, 22)
+  return createHash('sha256').update(JSON.stringify(value, sortEnv)).digest('base64url').slice(0, 22)
 }
 
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value).filter(([, v]) => v !== undefined).sort(([a], [b]) => a.localeCompare(b))
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`
-  }
-  return JSON.stringify(value)
+function sortEnv(this: unknown, key: string, value: unknown): unknown {
+  if (key !== 'env' || value === null || typeof value !== 'object') return value
+  return Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
 }
 

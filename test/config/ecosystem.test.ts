@@ -69,6 +69,18 @@ describe('ecosystem files', () => {
     assert.notEqual(first.digest, moved.digest, 'the same relative path elsewhere is another script')
   })
 
+  it('gives the same digest to the same definition whatever the order of its keys', () => {
+    const ctx = { now: 0, baseDir: '/srv', totalMemory: 1 }
+    const { tasks } = parseEcosystem({ tasks: [
+      { script: 'a.sh', name: 'a', env: { B: '1', A: '2' }, priority: 'high' },
+      { priority: 'high', env: { A: '2', B: '1' }, name: 'a2', script: 'a.sh' },
+    ] }, '/srv')
+    const [first, second] = tasks.map((t) => resolveTask({ ...t, name: 'same' }, ctx))
+    assert.equal(first?.digest, second?.digest)
+    const changed = resolveTask({ ...(tasks[0] as NonNullable<(typeof tasks)[0]>), name: 'same', priority: 'low' }, ctx)
+    assert.notEqual(changed.digest, first?.digest)
+  })
+
   it('ships a JSON Schema identical to the one generated from the validating schema', async () => {
     const shipped = await readFile(repo('ecosystem.schema.json'), 'utf8')
     assert.equal(shipped, renderSchema(), 'run npm run build to regenerate ecosystem.schema.json')

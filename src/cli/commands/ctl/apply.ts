@@ -34,8 +34,8 @@ export const applyCommand: CommandModule<CtlArgs, ApplyArgs> = {
   handler: (argv) =>
     withClient(argv, async (client) => {
       // Loaded on use: the schema library is the heaviest import, and only apply needs it on this side.
-      const { loadEcosystem } = await import('../../../config/ecosystem.js')
-      const ecosystem = await loadEcosystem(argv.file)
+      const { readEcosystemForApply } = await import('../../../config/ecosystem.js')
+      const ecosystem = await readEcosystemForApply(argv.file)
       const parts = inParts(ecosystem.tasks)
       for (const part of parts.slice(0, -1)) await client.call('tasks.apply', { tasks: part, more: true })
       const result = await client.call<{ added: number; updated: number; removed: number }>('tasks.apply', {
