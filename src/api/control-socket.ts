@@ -39,22 +39,26 @@ function serve(ctx: DaemonContext, socket: Socket): void {
   const session = new Session(ctx, 'owner', (message) => {
     if (!socket.destroyed) socket.write(`${JSON.stringify(message)}\n`)
   })
-  let pending = ''
+  // Chunks without a newline are only collected, so a long line is scanned once, not once a chunk.
+  let pending: string[] = []
+  let pendingLength = 0
   let queue: Promise<void> = Promise.resolve()
   socket.setEncoding('utf8')
   socket.on('data', (chunk: string) => {
-    pending += chunk
-    if (pending.length > MAX_LINE_BYTES) {
+    pendingLength += chunk.length
+    if (pendingLength > MAX_LINE_BYTES) {
       socket.destroy()
       return
     }
-    let newline = pending.indexOf('\n')
-    while (newline >= 0) {
-      const line = pending.slice(0, newline)
-      pending = pending.slice(newline + 1)
-      if (line.trim() !== '') queue = queue.then(() => session.receive(line))
-      newline = pending.indexOf('\n')
+    if (!chunk.includes('\n')) {
+      pending.push(chunk)
+      return
     }
+    const lines = (pending.join('') + chunk).split('\n')
+    const rest = lines.pop() ?? ''
+    pending = [rest]
+    pendingLength = rest.length
+    for (const line of lines) if (line.trim() !== '') queue = queue.then(() => session.receive(line))
   })
   socket.on('error', () => socket.destroy())
   socket.on('close', () => session.stop())

@@ -11,7 +11,14 @@ export interface CreatedToken {
 
 const hashOf = (token: string): Buffer => createHash('sha256').update(token, 'utf8').digest()
 
+export interface Grant {
+  id: string
+  scope: Scope
+}
+
 export class TokenRegistry {
+  private readonly revokeListeners = new Set<(id: string) => void>()
+
   private constructor(
     private readonly store: Store,
     private readonly records: Map<string, TokenRecord>,
@@ -38,18 +45,25 @@ export class TokenRegistry {
   async revoke(id: string): Promise<boolean> {
     const had = await this.store.deleteToken(id)
     this.records.delete(id)
+    for (const listener of this.revokeListeners) listener(id)
     return had
   }
 
-  /** The scope a presented token grants, or null. Every stored hash is compared, match or not. */
-  verify(token: unknown): Scope | null {
+  /** Be told when a token is revoked (its open connections must end too). */
+  onRevoke(listener: (id: string) => void): () => void {
+    this.revokeListeners.add(listener)
+    return () => this.revokeListeners.delete(listener)
+  }
+
+  /** What a presented token grants, or null. Every stored hash is compared, match or not. */
+  verify(token: unknown): Grant | null {
     if (typeof token !== 'string' || token.length === 0 || token.length > 256) return null
     const presented = hashOf(token)
-    let scope: Scope | null = null
+    let grant: Grant | null = null
     for (const record of this.records.values()) {
       const stored = Buffer.from(record.hash, 'hex')
-      if (stored.length === presented.length && timingSafeEqual(stored, presented)) scope = record.scope
+      if (stored.length === presented.length && timingSafeEqual(stored, presented)) grant = { id: record.id, scope: record.scope }
     }
-    return scope
+    return grant
   }
 }

@@ -2,8 +2,9 @@
 import type { IncomingMessage, Server } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
-import type { DaemonContext, Scope } from './context.js'
+import type { DaemonContext } from './context.js'
 import { Session } from './session.js'
+import type { Grant } from './tokens.js'
 
 export const WS_LIMITS = {
   /** Largest frame; bigger ones close the connection (1009). Large applies come in parts. */
@@ -25,6 +26,18 @@ export interface WebSocketApi {
 
 export function attachWebSocket(ctx: DaemonContext, http: Server, limits = WS_LIMITS): WebSocketApi {
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayload })
+  /** Open connections by the token they authenticated with: revoking it ends them. */
+  const byToken = new Map<string, Set<WebSocket>>()
+  const track = (ws: WebSocket, grant: Grant): void => {
+    const set = byToken.get(grant.id) ?? new Set()
+    set.add(ws)
+    byToken.set(grant.id, set)
+    ws.once('close', () => set.delete(ws))
+  }
+  const stopRevokes = ctx.tokens.onRevoke((id) => {
+    for (const ws of byToken.get(id) ?? []) ws.close(CLOSE_UNAUTHORIZED, 'token revoked')
+    byToken.delete(id)
+  })
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const refuse = (status: number, text: string): void => {
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
@@ -32,17 +45,17 @@ export function attachWebSocket(ctx: DaemonContext, http: Server, limits = WS_LI
     if ((req.url ?? '').split('?')[0] !== '/ws') return refuse(404, 'Not Found')
     if (!originAllowed(req)) return refuse(403, 'Forbidden')
     const header = req.headers.authorization
-    let scope: Scope | null = null
+    let grant: Grant | null = null
     if (header !== undefined) {
-      const match = /^Bearer\s+(\S+)$/i.exec(header)
-      scope = ctx.tokens.verify(match?.[1])
-      if (scope === null) return refuse(401, 'Unauthorized')
+      grant = ctx.tokens.verify(/^Bearer\s+(\S+)$/i.exec(header)?.[1])
+      if (grant === null) return refuse(401, 'Unauthorized')
     }
-    wss.handleUpgrade(req, socket, head, (ws) => serve(ctx, ws, scope, limits))
+    wss.handleUpgrade(req, socket, head, (ws) => serve(ctx, ws, grant, limits, track))
   })
   return {
     close: () =>
       new Promise((resolve) => {
+        stopRevokes()
         for (const client of wss.clients) client.terminate()
         wss.close(() => resolve())
       }),
@@ -59,38 +72,47 @@ function originAllowed(req: IncomingMessage): boolean {
   return origin === `http://${req.headers.host ?? ''}` || origin === `https://${req.headers.host ?? ''}`
 }
 
-function serve(ctx: DaemonContext, ws: WebSocket, headerScope: Scope | null, limits: typeof WS_LIMITS): void {
+function serve(
+  ctx: DaemonContext,
+  ws: WebSocket,
+  headerGrant: Grant | null,
+  limits: typeof WS_LIMITS,
+  track: (ws: WebSocket, grant: Grant) => void,
+): void {
   let session: Session | null = null
   const send = (message: unknown): void => {
     if (ws.readyState !== ws.OPEN) return
     if (ws.bufferedAmount > limits.maxBuffered) return ws.terminate()
     ws.send(JSON.stringify(message))
   }
-  const open = (scope: Scope): Session => (session = new Session(ctx, scope, send))
-  if (headerScope !== null) open(headerScope)
-  const authTimer = headerScope === null
+  const open = (grant: Grant): Session => {
+    track(ws, grant)
+    return (session = new Session(ctx, grant.scope, send))
+  }
+  if (headerGrant !== null) open(headerGrant)
+  const authTimer = headerGrant === null
     ? setTimeout(() => ws.close(CLOSE_UNAUTHORIZED, 'authenticate within 5 s'), limits.authTimeoutMs)
     : null
   let tokens = limits.burst
   let refilled = Date.now()
   let queue: Promise<void> = Promise.resolve()
   ws.on('message', (data, isBinary) => {
+    if (session === null) {
+      // Before anything else, the browser path's one auth message; whatever else comes first ends it.
+      const grant = isBinary ? null : firstMessageAuth(ctx, data.toString())
+      if (grant === null) return ws.close(CLOSE_UNAUTHORIZED, 'unauthorized')
+      if (authTimer !== null) clearTimeout(authTimer)
+      open(grant)
+      send({ id: authId(data.toString()), result: { scope: grant.scope } })
+      return
+    }
     const now = Date.now()
     tokens = Math.min(limits.burst, tokens + ((now - refilled) / 1000) * limits.rate)
     refilled = now
     if (--tokens < 0) return ws.close(CLOSE_POLICY, 'rate limit exceeded')
     if (isBinary) return ws.close(CLOSE_POLICY, 'text frames only')
-    const text = data.toString()
-    if (session === null) {
-      const scope = firstMessageAuth(ctx, text)
-      if (scope === null) return ws.close(CLOSE_UNAUTHORIZED, 'unauthorized')
-      if (authTimer !== null) clearTimeout(authTimer)
-      open(scope)
-      const id = (JSON.parse(text) as { id?: unknown }).id
-      send({ id: typeof id === 'string' || typeof id === 'number' ? id : null, result: { scope } })
-      return
-    }
     const current = session
+    const text = data.toString()
     queue = queue.then(() => current.receive(text))
   })
   ws.on('close', () => {
@@ -100,8 +122,8 @@ function serve(ctx: DaemonContext, ws: WebSocket, headerScope: Scope | null, lim
   ws.on('error', () => ws.terminate())
 }
 
-/** `{"method":"auth","params":{"token":T}}` with a valid token: its scope; anything else: null. */
-function firstMessageAuth(ctx: DaemonContext, text: string): Scope | null {
+/** `{"method":"auth","params":{"token":T}}` with a valid token: what it grants; anything else: null. */
+function firstMessageAuth(ctx: DaemonContext, text: string): Grant | null {
   try {
     const message = JSON.parse(text) as { method?: unknown; params?: { token?: unknown } }
     if (message.method !== 'auth') return null
@@ -109,4 +131,9 @@ function firstMessageAuth(ctx: DaemonContext, text: string): Scope | null {
   } catch {
     return null
   }
+}
+
+function authId(text: string): string | number | null {
+  const id = (JSON.parse(text) as { id?: unknown }).id
+  return typeof id === 'string' || typeof id === 'number' ? id : null
 }

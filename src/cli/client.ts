@@ -35,17 +35,19 @@ export class Client {
       const socket = createConnection(path)
       socket.once('connect', () => {
         socket.setEncoding('utf8')
-        let buffer = ''
+        // Chunks without a newline are only collected: a 40 MB answer is scanned once, not per chunk.
+        let pending: string[] = []
         const wire: Wire = {
           send: (text) => void socket.write(`${text}\n`),
           onMessage: (handler) =>
             socket.on('data', (chunk: string) => {
-              buffer += chunk
-              for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
-                const line = buffer.slice(0, nl)
-                buffer = buffer.slice(nl + 1)
-                handler(line)
+              if (!chunk.includes('\n')) {
+                pending.push(chunk)
+                return
               }
+              const lines = (pending.join('') + chunk).split('\n')
+              pending = [lines.pop() ?? '']
+              for (const line of lines) handler(line)
             }),
           onClose: (handler) => void socket.on('close', handler),
           close: () => void socket.end(),
