@@ -95,6 +95,18 @@ async function specsOf(ctx: DaemonContext, inputs: unknown[], baseDir: string, l
   return specs
 }
 
+/** A change to one named task that answers with the task as it is afterwards. */
+function taskVerb(type: 'run' | 'stop'): Method {
+  return {
+    scope: 'admin',
+    async handle(ctx, params) {
+      const { name } = parseOrThrow(nameParams, params)
+      await ctx.supervisor.request({ type, now: ctx.clock.now(), name })
+      return viewOf(ctx, getTask(ctx, name))
+    },
+  }
+}
+
 export const methods: Record<string, Method> = {
   'tasks.list': {
     scope: 'read',
@@ -131,22 +143,8 @@ export const methods: Record<string, Method> = {
       return summarize(decision.events)
     },
   },
-  'tasks.run': {
-    scope: 'admin',
-    async handle(ctx, params) {
-      const { name } = parseOrThrow(nameParams, params)
-      await ctx.supervisor.request({ type: 'run', now: ctx.clock.now(), name })
-      return viewOf(ctx, getTask(ctx, name))
-    },
-  },
-  'tasks.stop': {
-    scope: 'admin',
-    async handle(ctx, params) {
-      const { name } = parseOrThrow(nameParams, params)
-      await ctx.supervisor.request({ type: 'stop', now: ctx.clock.now(), name })
-      return viewOf(ctx, getTask(ctx, name))
-    },
-  },
+  'tasks.run': taskVerb('run'),
+  'tasks.stop': taskVerb('stop'),
   'tasks.remove': {
     scope: 'admin',
     async handle(ctx, params) {

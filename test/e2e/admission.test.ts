@@ -19,10 +19,6 @@ describe('admission limits of a real daemon', () => {
     return daemon
   }
 
-  async function add(daemon: DaemonProcess, name: string, args: string[]): Promise<void> {
-    const added = await daemon.ctl(['add', name, ...args])
-    assert.equal(added.code, 0, added.stderr)
-  }
 
   /** A due task that must not start: still ready after a few resource samples (one a second), never started. */
   async function assertHeldBack(daemon: DaemonProcess, name: string, reason: RegExp): Promise<void> {
@@ -49,7 +45,7 @@ describe('admission limits of a real daemon', () => {
   it('never runs more than --max-concurrent 2 of 6 due tasks at once', { timeout: 60_000 }, async () => {
     const daemon = await start(['--max-concurrent', '2', '--max-cpu', '100', '--min-free-memory', '0'])
     const names = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6']
-    for (const name of names) await add(daemon, name, ['--script', fixture('sleep.sh'), '--', '1'])
+    for (const name of names) await daemon.add(name, ['--script', fixture('sleep.sh'), '--', '1'])
     for (const name of names) await daemon.waitForType('task.succeeded', name, () => true, 30_000)
     const runEvents = daemon.events.filter((e): e is Extract<TaskEvent, { type: 'run.started' | 'run.exited' }> =>
       names.includes(e.task) && (e.type === 'run.started' || e.type === 'run.exited'))
@@ -66,13 +62,13 @@ describe('admission limits of a real daemon', () => {
 
   it('holds a due task ready with a "memory:" waitingReason under --min-free-memory 100%', { timeout: 30_000 }, async () => {
     const daemon = await start(['--min-free-memory', '100%', '--max-cpu', '100'])
-    await add(daemon, 'mem', ['--script', fixture('ok.sh')])
+    await daemon.add('mem', ['--script', fixture('ok.sh')])
     await assertHeldBack(daemon, 'mem', /^memory:/)
   })
 
   it('holds a due task ready with a "cpu" waitingReason under --max-cpu 0', { timeout: 30_000 }, async () => {
     const daemon = await start(['--max-cpu', '0', '--min-free-memory', '0'])
-    await add(daemon, 'cpu', ['--script', fixture('ok.sh')])
+    await daemon.add('cpu', ['--script', fixture('ok.sh')])
     await assertHeldBack(daemon, 'cpu', /^cpu/)
   })
 })

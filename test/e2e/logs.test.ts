@@ -33,13 +33,9 @@ describe('task logs and users through ctl', () => {
     await work.remove()
   })
 
-  async function add(name: string, args: string[]): Promise<void> {
-    const added = await daemon.ctl(['add', name, ...args])
-    assert.equal(added.code, 0, added.stderr)
-  }
 
   it('prints stdout lines on stdout and the stderr line on stderr', { timeout: 30_000 }, async () => {
-    await add('noisy', ['--script', fixture('noisy.sh'), '--', '5'])
+    await daemon.add('noisy', ['--script', fixture('noisy.sh'), '--', '5'])
     await daemon.waitForType('task.succeeded', 'noisy')
     const logs = await daemon.ctl(['logs', 'noisy'])
     assert.equal(logs.code, 0, logs.stderr)
@@ -86,7 +82,7 @@ describe('task logs and users through ctl', () => {
     const script = join(work.path, 'whoami.sh')
     await copyFile(fixture('whoami.sh'), script)
     await chmod(script, 0o755)
-    await add('as-nobody', ['--script', script, '--user', 'nobody', '--cwd', work.path])
+    await daemon.add('as-nobody', ['--script', script, '--user', 'nobody', '--cwd', work.path])
     await daemon.waitForType('task.succeeded', 'as-nobody')
     const logs = await daemon.ctl(['logs', 'as-nobody'])
     assert.equal(logs.code, 0, logs.stderr)

@@ -27,10 +27,6 @@ describe('run outcomes through ctl', () => {
     await work.remove()
   })
 
-  async function add(name: string, args: string[]): Promise<void> {
-    const added = await daemon.ctl(['add', name, ...args])
-    assert.equal(added.code, 0, added.stderr)
-  }
 
   /** A run's process and its whole process group are gone (a reparented child may take a moment to be reaped). */
   async function assertGone(pid: number): Promise<void> {
@@ -39,7 +35,7 @@ describe('run outcomes through ctl', () => {
   }
 
   it('retries a failing script once with --retries 1, then fails with its exit code', { timeout: 60_000 }, async () => {
-    await add('flaky', ['--script', fixture('fail.sh'), '--retries', '1', '--', '7'])
+    await daemon.add('flaky', ['--script', fixture('fail.sh'), '--retries', '1', '--', '7'])
     const failed = await daemon.waitForType('task.failed', 'flaky')
     const retrying = daemon.eventsOf('task.retrying', 'flaky')
     assert.equal(retrying.length, 1, 'exactly one retry')
@@ -62,7 +58,7 @@ describe('run outcomes through ctl', () => {
   })
 
   it('fails at once without retry with --restart never', { timeout: 30_000 }, async () => {
-    await add('once', ['--script', fixture('fail.sh'), '--restart', 'never', '--', '4'])
+    await daemon.add('once', ['--script', fixture('fail.sh'), '--restart', 'never', '--', '4'])
     await daemon.waitForType('task.failed', 'once')
     assert.equal(daemon.eventsOf('run.started', 'once').length, 1)
     assert.deepEqual(daemon.eventsOf('task.retrying', 'once'), [])
@@ -74,7 +70,7 @@ describe('run outcomes through ctl', () => {
 
   it('re-runs a finished task with ctl run', { timeout: 30_000 }, async () => {
     const file = join(work.path, 'rerun.txt')
-    await add('again', ['--script', fixture('record.sh'), '--', file])
+    await daemon.add('again', ['--script', fixture('record.sh'), '--', file])
     await daemon.waitForType('task.succeeded', 'again')
     const run = await daemon.ctl(['run', 'again'])
     assert.equal(run.code, 0, run.stderr)
@@ -88,7 +84,7 @@ describe('run outcomes through ctl', () => {
   })
 
   it('starts a task scheduled an hour ahead at once with ctl run', { timeout: 30_000 }, async () => {
-    await add('early', ['--script', fixture('ok.sh'), '--at', '+1h'])
+    await daemon.add('early', ['--script', fixture('ok.sh'), '--at', '+1h'])
     assert.equal((await daemon.task('early')).state, 'scheduled')
     const run = await daemon.ctl(['run', 'early'])
     assert.equal(run.code, 0, run.stderr)
@@ -97,7 +93,7 @@ describe('run outcomes through ctl', () => {
   })
 
   it('ends a running script with ctl stop: stopped, killed, no retry, process gone', { timeout: 30_000 }, async () => {
-    await add('sleeper', ['--script', fixture('sleep.sh'), '--', '30'])
+    await daemon.add('sleeper', ['--script', fixture('sleep.sh'), '--', '30'])
     const { pid } = await daemon.waitForType('run.started', 'sleeper')
     assert.equal(alive(pid), true)
     const stop = await daemon.ctl(['stop', 'sleeper'])
@@ -117,7 +113,7 @@ describe('run outcomes through ctl', () => {
   })
 
   it('deletes a task with ctl remove, ending its run, while its history stays', { timeout: 30_000 }, async () => {
-    await add('doomed', ['--script', fixture('sleep.sh'), '--', '30'])
+    await daemon.add('doomed', ['--script', fixture('sleep.sh'), '--', '30'])
     const { pid } = await daemon.waitForType('run.started', 'doomed')
     const removed = await daemon.ctl(['remove', 'doomed'])
     assert.equal(removed.code, 0, removed.stderr)

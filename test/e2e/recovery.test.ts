@@ -14,10 +14,6 @@ const CUT_SECONDS = 6
 const ofType = <T extends TaskEvent['type']>(events: TaskEvent[], type: T): EventOf<T>[] =>
   events.filter((e): e is EventOf<T> => e.type === type)
 
-async function add(daemon: DaemonProcess, name: string, args: string[]): Promise<void> {
-  const added = await daemon.ctl(['add', name, ...args])
-  assert.equal(added.code, 0, added.stderr)
-}
 
 describe('recovery after the daemon is killed with SIGKILL mid-run', () => {
   let home: Dir
@@ -32,9 +28,9 @@ describe('recovery after the daemon is killed with SIGKILL mid-run', () => {
     home = await tempDir()
     const first = await DaemonProcess.start(home.path, FLAGS)
     daemons.push(first)
-    await add(first, 'once', ['--script', fixture('ok.sh')])
+    await first.add('once', ['--script', fixture('ok.sh')])
     await first.waitForType('task.succeeded', 'once')
-    await add(first, 'cut', ['--script', fixture('sleep.sh'), '--', String(CUT_SECONDS)])
+    await first.add('cut', ['--script', fixture('sleep.sh'), '--', String(CUT_SECONDS)])
     oldPid = (await first.waitForType('run.started', 'cut')).pid
     startedAt = Date.now()
     lastSeqBefore = (await first.ctlJson<TaskEvent[]>(['history'])).at(-1)?.seq ?? 0
@@ -105,7 +101,7 @@ describe('recovery after a graceful stop mid-run', () => {
   it('exits 0 on SIGTERM, records the run as interrupted, and starts it again after a restart', { timeout: 90_000 }, async () => {
     const first = await DaemonProcess.start(home.path, FLAGS)
     daemons.push(first)
-    await add(first, 'long', ['--script', fixture('sleep.sh'), '--', '30'])
+    await first.add('long', ['--script', fixture('sleep.sh'), '--', '30'])
     const { pid } = await first.waitForType('run.started', 'long')
     const stopping = Date.now()
     assert.equal(await first.stop(), 0)

@@ -28,10 +28,6 @@ describe('runtime features of a real daemon', () => {
     await work.remove()
   })
 
-  async function add(name: string, args: string[]): Promise<void> {
-    const added = await daemon.ctl(['add', name, ...args])
-    assert.equal(added.code, 0, added.stderr)
-  }
 
   async function remove(name: string): Promise<void> {
     const removed = await daemon.ctl(['remove', name])
@@ -39,7 +35,7 @@ describe('runtime features of a real daemon', () => {
   }
 
   it('waits longer before each retry (base 1 s, factor 2, ±20 % jitter), then fails', { timeout: 60_000 }, async () => {
-    await add('backoff', ['--script', fixture('fail.sh'), '--retries', '3'])
+    await daemon.add('backoff', ['--script', fixture('fail.sh'), '--retries', '3'])
     const failed = await daemon.waitForType('task.failed', 'backoff', () => true, 30_000)
     const starts = daemon.eventsOf('run.started', 'backoff')
     const exits = daemon.eventsOf('run.exited', 'backoff')
@@ -67,7 +63,7 @@ describe('runtime features of a real daemon', () => {
 
   it('ends the whole process group on --timeout: outcome timeout, the grandchild gone', { timeout: 30_000 }, async () => {
     const pidFile = join(work.path, 'grandchild.pid')
-    await add('slow', ['--script', fixture('grandchild.sh'), '--timeout', '1s', '--retries', '0', '--', pidFile])
+    await daemon.add('slow', ['--script', fixture('grandchild.sh'), '--timeout', '1s', '--retries', '0', '--', pidFile])
     const started = await daemon.waitForType('run.started', 'slow')
     const grandchild = await waitFor(async () => Number((await readFile(pidFile, 'utf8').catch(() => '')).trim()), 'the grandchild pid')
     assert.ok(alive(grandchild), 'the grandchild runs before the timeout')
@@ -84,7 +80,7 @@ describe('runtime features of a real daemon', () => {
   })
 
   it('kills a run over its --memory limit (outcome killed) and records its peak', { timeout: 30_000 }, async () => {
-    await add('hog', ['--script', fixture('memory-hog.sh'), '--memory', '100M', '--retries', '0', '--', '300'])
+    await daemon.add('hog', ['--script', fixture('memory-hog.sh'), '--memory', '100M', '--retries', '0', '--', '300'])
     const started = await daemon.waitForType('run.started', 'hog')
     const exited = await daemon.waitForType('run.exited', 'hog')
     assert.equal(exited.outcome, 'killed')
@@ -99,7 +95,7 @@ describe('runtime features of a real daemon', () => {
   })
 
   it('starts a --restart always service again after each exit, never marking it done', { timeout: 30_000 }, async () => {
-    await add('svc', ['--script', fixture('ok.sh'), '--restart', 'always', '--retries', '0'])
+    await daemon.add('svc', ['--script', fixture('ok.sh'), '--restart', 'always', '--retries', '0'])
     try {
       const starts = await waitFor(() => {
         const seen = daemon.eventsOf('run.started', 'svc')
@@ -123,7 +119,7 @@ describe('runtime features of a real daemon', () => {
   })
 
   it('runs a --cron task every second, scheduling the next slot after each run', { timeout: 30_000 }, async () => {
-    await add('tick', ['--script', fixture('ok.sh'), '--cron', '*/1 * * * * *'])
+    await daemon.add('tick', ['--script', fixture('ok.sh'), '--cron', '*/1 * * * * *'])
     try {
       const [first, second] = await waitFor(() => {
         const seen = daemon.eventsOf('run.started', 'tick')

@@ -116,6 +116,12 @@ export class DaemonProcess {
     return JSON.parse(result.stdout) as T
   }
 
+  /** `ctl add NAME ...args`, which must succeed. */
+  async add(name: string, args: string[]): Promise<void> {
+    const added = await this.ctl(['add', name, ...args])
+    if (added.code !== 0) throw new Error(`ctl add ${name} failed (${added.code}): ${added.stderr}`)
+  }
+
   task(name: string): Promise<TaskView> {
     return this.ctlJson<TaskView>(['status', name])
   }
