@@ -9,12 +9,23 @@ export interface Plan {
   blocked: Blocked | null
 }
 
-/** `draining`: processes still ending that no task counts any more (their task was removed). */
-export function plan(state: State, resources: Resources, limits: Limits, draining = 0): Plan {
+/** Runs the state does not show yet or any more, which still take a slot. */
+export interface InFlight {
+  /** Due tasks whose process is being started: not to be started again, and counted as running. */
+  starting: ReadonlySet<string>
+  /** Processes still ending whose task is gone (removed). */
+  draining: number
+}
+
+const NONE: InFlight = { starting: new Set(), draining: 0 }
+
+export function plan(state: State, resources: Resources, limits: Limits, inFlight: InFlight = NONE): Plan {
   const effects: Effect[] = []
   let reserved = 0
+  const busy = state.running.size + inFlight.starting.size + inFlight.draining
   for (const task of state.ready.ordered()) {
-    const reason = admissionBlock(task, state.running.size + draining + effects.length, reserved, resources, limits)
+    if (inFlight.starting.has(task.spec.name)) continue
+    const reason = admissionBlock(task, busy + effects.length, reserved, resources, limits)
     if (reason !== null) return { effects, blocked: { task: task.spec.name, reason } }
     effects.push({ type: 'spawn', task: task.spec.name })
     reserved += memoryNeed(task, limits)

@@ -99,6 +99,7 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
     async function shutdown(): Promise<void> {
       clearInterval(interval)
       await supervisor.stopAll()
+      spawner.close?.()
       for (const close of closers) await close().catch(() => undefined)
     }
     const address = http.address() as AddressInfo

@@ -7,6 +7,8 @@ import { applyEvent, newTask } from '../core/task-record.js'
 import type { NewEvent, TaskEvent } from '../core/types.js'
 import type { Store, StoredTask } from '../store/store.js'
 
+const noop = (): void => undefined
+
 export type EventListener = (events: readonly TaskEvent[]) => void
 
 export class Dispatcher {
@@ -21,7 +23,8 @@ export class Dispatcher {
   /** Run `job` after every job queued before it, alone. */
   serial<T>(job: () => Promise<T>): Promise<T> {
     const result = this.tail.then(job)
-    this.tail = result.catch(() => undefined)
+    // The chain keeps nothing: holding the last result would keep a 100k-task apply's events alive.
+    this.tail = result.then(noop, noop)
     return result
   }
 
@@ -32,14 +35,61 @@ export class Dispatcher {
   /** Decide, log, reduce, notify. Only call from inside `serial`. */
   async handle(action: Action): Promise<Decision & { logged: TaskEvent[] }> {
     const decision = decide(this.state, action)
-    const logged = this.stamp(decision.events, action.now)
-    if (logged.length > 0) {
-      const { puts, removed } = this.records(logged)
-      await this.store.commit(logged, puts, removed)
-      for (const event of logged) reduce(this.state, event)
-      for (const listener of this.listeners) listener(logged)
-    }
+    const logged = await this.log(this.stamp(decision.events, action.now))
     return { ...decision, logged }
+  }
+
+  /**
+   * A burst of process starts and exits, logged in as few batches as possible: actions about
+   * different tasks are decided against the same state and written together; a second action about
+   * the same task (a run that started and already ended) waits for the next batch, so that it is
+   * decided on the state the first one left. An action refused by `decide` is left out. Only call
+   * from inside `serial`.
+   */
+  async handleAll(actions: readonly Action[]): Promise<TaskEvent[]> {
+    const logged: TaskEvent[] = []
+    let remaining = actions
+    while (remaining.length > 0) {
+      const seen = new Set<string>()
+      const now: Action[] = []
+      const later: Action[] = []
+      for (const action of remaining) {
+        const name = 'name' in action ? action.name : ''
+        if (seen.has(name)) later.push(action)
+        else {
+          seen.add(name)
+          now.push(action)
+        }
+      }
+      logged.push(...(await this.handleIndependent(now)))
+      remaining = later
+    }
+    return logged
+  }
+
+  private async handleIndependent(actions: readonly Action[]): Promise<TaskEvent[]> {
+    const stamped: TaskEvent[] = []
+    let seq = this.nextSeq()
+    for (const action of actions) {
+      let events: NewEvent[]
+      try {
+        events = decide(this.state, action).events
+      } catch {
+        continue
+      }
+      const time = new Date(action.now).toISOString()
+      for (const event of events) stamped.push({ ...event, seq: seq++, time } as TaskEvent)
+    }
+    return this.log(stamped)
+  }
+
+  private async log(logged: TaskEvent[]): Promise<TaskEvent[]> {
+    if (logged.length === 0) return logged
+    const { puts, removed } = this.records(logged)
+    await this.store.commit(logged, puts, removed)
+    for (const event of logged) reduce(this.state, event)
+    for (const listener of this.listeners) listener(logged)
+    return logged
   }
 
   subscribe(listener: EventListener): () => void {
@@ -47,10 +97,14 @@ export class Dispatcher {
     return () => this.listeners.delete(listener)
   }
 
+  private nextSeq(): number {
+    return Math.max(this.state.seq, this.store.lastSeq) + 1
+  }
+
   private stamp(events: NewEvent[], now: number): TaskEvent[] {
     const time = new Date(now).toISOString()
-    let seq = Math.max(this.state.seq, this.store.lastSeq)
-    return events.map((event) => ({ ...event, seq: ++seq, time }) as TaskEvent)
+    let seq = this.nextSeq()
+    return events.map((event) => ({ ...event, seq: seq++, time }) as TaskEvent)
   }
 
   /** The records the events leave behind, computed on copies so nothing changes before the write. */

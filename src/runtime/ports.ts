@@ -24,6 +24,8 @@ export interface Spawner {
   spawn(spec: TaskSpec, onExit: (status: ExitStatus) => void): Promise<SpawnResult>
   /** Signal a whole process group; false if it is already gone. */
   signalGroup(pid: number, signal: NodeJS.Signals | 0): boolean
+  /** Release what it holds (helper processes) once no run is left. */
+  close?(): void
 }
 
 /** Memory (RSS, bytes) and CPU (% of one core) of a whole process group. */

@@ -19,13 +19,16 @@ export interface SupervisorOptions {
   limits: Limits
   /** Time between SIGTERM and SIGKILL when a run is ended. */
   killTimeoutMs: number
-  /** How often the tick samples system CPU and memory and rotates logs. */
+  /** How often the tick samples system CPU and memory and rotates logs while there is work. */
   sampleEveryMs: number
+  /** How often it samples when nothing is due, running or watched (systeminformation's CPU sample
+   * runs a shell pipeline, so an idle daemon takes it rarely). */
+  idleSampleEveryMs: number
   /** How often the tick measures running process trees (memory limits, peaks). */
   monitorEveryMs: number
 }
 
-export const DEFAULT_SUPERVISOR_TIMING = { sampleEveryMs: 1000, monitorEveryMs: 250, logPolicy: DEFAULT_LOG_POLICY }
+export const DEFAULT_SUPERVISOR_TIMING = { sampleEveryMs: 1000, idleSampleEveryMs: 15_000, monitorEveryMs: 250, logPolicy: DEFAULT_LOG_POLICY }
 
 export interface Ports {
   clock: Clock
@@ -60,10 +63,10 @@ export interface Metrics {
 class Periodic {
   private last = -Infinity
   private busy = false
-  constructor(private readonly everyMs: number, private readonly what: string) {}
+  constructor(private readonly what: string) {}
 
-  maybe(now: number, job: () => Promise<void>): void {
-    if (this.busy || now - this.last < this.everyMs) return
+  maybe(now: number, everyMs: number, job: () => Promise<void>): void {
+    if (this.busy || now - this.last < everyMs) return
     this.busy = true
     this.last = now
     job()
@@ -82,23 +85,25 @@ export class Supervisor {
   /** Set by `stopAll`: the daemon is going down, so nothing starts any more. */
   private stopping = false
   private pumpAgain = false
-  private readonly sampler: Periodic
-  private readonly measurer: Periodic
+  private readonly sampler = new Periodic('resource sample')
+  private readonly measurer = new Periodic('process measure')
   /** Memory promised to runs started since the last sample, which the sample cannot see yet. */
   private reserved = 0
   private readonly kills = new Map<string, Kill>()
   /** Where each run's stderr begins in its task's log, to read what that run wrote when it fails. */
   private readonly stderrStarts = new Map<number, number>()
+  /** Starts and exits to log, gathered while the dispatcher is busy and logged in one batch. */
+  private readonly results: Action[] = []
+  private flushing: Promise<void> | null = null
+  /** Tasks whose process the launcher is starting: their start is not logged yet. */
+  private readonly starting = new Set<string>()
   private readonly exits = new Set<Promise<unknown>>()
 
   constructor(
     readonly dispatcher: Dispatcher,
     private readonly ports: Ports,
     readonly options: SupervisorOptions,
-  ) {
-    this.sampler = new Periodic(options.sampleEveryMs, 'resource sample')
-    this.measurer = new Periodic(options.monitorEveryMs, 'process measure')
-  }
+  ) {}
 
   get state(): State {
     return this.dispatcher.state
@@ -167,8 +172,9 @@ export class Supervisor {
   private async pass(): Promise<void> {
     if (this.stopping) return
     const now = this.ports.clock.now()
-    this.sampler.maybe(now, () => this.sampleNow())
-    if (this.state.running.size > 0) this.measurer.maybe(now, () => this.measure())
+    const busy = this.state.ready.size > 0 || this.state.running.size > 0 || this.metricsListeners.size > 0
+    this.sampler.maybe(now, busy ? this.options.sampleEveryMs : this.options.idleSampleEveryMs, () => this.sampleNow())
+    if (this.state.running.size > 0) this.measurer.maybe(now, this.options.monitorEveryMs, () => this.measure())
     const next = nextEventAt(this.state)
     if (next !== null && next <= now) await this.dispatcher.dispatch({ type: 'clock', now })
     this.enforceLimits(now)
@@ -176,32 +182,46 @@ export class Supervisor {
       this.blocked = null
       return
     }
-    const free = this.resources.freeBytes
-    const resources = { ...this.resources, freeBytes: free === null ? null : free - this.reserved }
-    const planned = plan(this.state, resources, this.options.limits, this.draining())
-    this.blocked = planned.blocked
-    for (const effect of planned.effects) if (effect.type === 'spawn') await this.start(effect.task)
+    await this.startDue()
   }
 
-  private start(name: string): Promise<void> {
+  /**
+   * Plan and ask for every admitted start, on the state as last logged (inside the dispatcher). Each
+   * start is logged when the launcher reports it, together with whatever else ended meanwhile; until
+   * then the task counts as starting, so it is neither planned twice nor left out of the slot count.
+   */
+  private startDue(): Promise<void> {
     return this.dispatcher.serial(async () => {
-      const task = this.state.tasks.get(name)
-      if (this.stopping || task === undefined || task.state !== 'ready') return
-      rotateIfNeeded(this.options.logDir, name, this.options.logPolicy)
-      const errStart = stderrOffset(this.options.logDir, name)
-      const result = await this.ports.spawner.spawn(task.spec, (status) => this.onExit(name, status))
-      const now = this.ports.clock.now()
-      if ('error' in result) {
-        await this.dispatcher.handle({
-          type: 'exited', now, name, pid: null, code: null, signal: null, cause: null, jitter: jitter(), error: result.error,
-          ...this.nextSlot(task, now),
-        })
-        return
+      if (this.stopping) return
+      const free = this.resources.freeBytes
+      const resources = { ...this.resources, freeBytes: free === null ? null : free - this.reserved }
+      const planned = plan(this.state, resources, this.options.limits, { starting: this.starting, draining: this.draining() })
+      this.blocked = planned.blocked
+      for (const effect of planned.effects) {
+        const task = this.state.tasks.get(effect.task)
+        if (effect.type !== 'spawn' || task === undefined) continue
+        this.starting.add(effect.task)
+        this.track(this.spawn(task).then((action) => this.record(action)))
       }
-      this.stderrStarts.set(result.pid, errStart)
-      this.reserved += memoryNeed(task, this.options.limits)
-      await this.dispatcher.handle({ type: 'started', now, name, pid: result.pid, pidStart: result.pidStart })
     })
+  }
+
+  /** Start one run; its start (or its failure to start) as an action to log. */
+  private async spawn(task: Task): Promise<Action> {
+    const name = task.spec.name
+    rotateIfNeeded(this.options.logDir, name, this.options.logPolicy)
+    const errStart = stderrOffset(this.options.logDir, name)
+    const result = await this.ports.spawner.spawn(task.spec, (status) => this.onExit(name, status))
+    const now = this.ports.clock.now()
+    if ('error' in result) {
+      return {
+        type: 'exited', now, name, pid: null, code: null, signal: null, cause: null, jitter: jitter(), error: result.error,
+        ...this.nextSlot(task, now),
+      }
+    }
+    this.stderrStarts.set(result.pid, errStart)
+    this.reserved += memoryNeed(task, this.options.limits)
+    return { type: 'started', now, name, pid: result.pid, pidStart: result.pidStart }
   }
 
   private onExit(name: string, status: ExitStatus): void {
@@ -219,15 +239,39 @@ export class Supervisor {
     this.stderrStarts.delete(pid)
     const failed = status.code !== 0 || cause !== null
     const done = (failed ? runStderr(this.options.logDir, name, errStart).catch(() => '') : Promise.resolve(''))
-      .then((stderr) => this.request({
-        type: 'exited', now, name, pid, code: status.code, signal: status.signal, cause, jitter: jitter(),
-        ...(usage?.pid === pid ? { peakMemory: usage.peak } : {}),
-        ...(task === undefined ? {} : this.nextSlot(task, now)),
-        ...(failed ? { stderr, fingerprint: fingerprint(stderr) } : {}),
-      }))
-      .catch((error) => process.emitWarning(`recording the exit of ${name} failed: ${String(error)}`))
+      .then((stderr) => {
+        return this.record({
+          type: 'exited', now, name, pid, code: status.code, signal: status.signal, cause, jitter: jitter(),
+          ...(usage?.pid === pid ? { peakMemory: usage.peak } : {}),
+          ...(task === undefined ? {} : this.nextSlot(task, now)),
+          ...(failed ? { stderr, fingerprint: fingerprint(stderr) } : {}),
+        })
+      })
+    this.track(done)
+  }
+
+  /** Keep count of work in progress (a start or an exit not logged yet), for `stopAll` to wait on. */
+  private track(work: Promise<unknown>): void {
+    const done = work.catch((error) => process.emitWarning(`recording a run failed: ${String(error)}`))
     this.exits.add(done)
     void done.finally(() => this.exits.delete(done))
+  }
+
+  /** Starts and exits that arrive together are logged together, once the current turn is over. */
+  private record(action: Action): Promise<void> {
+    this.results.push(action)
+    this.flushing ??= new Promise((resolve) => setImmediate(resolve)).then(async () => {
+      this.flushing = null
+      // A run's start before its exit, whatever order they were reported in.
+      const batch = this.results.splice(0).sort((a, b) => Number(b.type === 'started') - Number(a.type === 'started'))
+      await this.dispatcher.serial(async () => {
+        await this.dispatcher.handleAll(batch)
+        // Logged (or refused): the state now says what became of them.
+        for (const action of batch) if (action.type === 'started' || action.type === 'exited') this.starting.delete(action.name)
+      })
+      this.kick()
+    })
+    return this.flushing
   }
 
   /** A cron task's next slot after `now`, for the core to schedule it (the core computes no calendars). */
@@ -288,10 +332,9 @@ export class Supervisor {
   /** End every run (recorded as interrupted, to resume on the next start) and wait for their exits. */
   async stopAll(): Promise<void> {
     this.stopping = true
-    for (const task of this.state.running) {
-      if (task.pid !== null) this.kill(task.spec.name, task.pid, 'shutdown')
-    }
-    while (this.state.running.size > 0 || this.kills.size > 0 || this.exits.size > 0) {
+    while (this.state.running.size > 0 || this.kills.size > 0 || this.exits.size > 0 || this.starting.size > 0) {
+      // Runs whose start was being logged when the stop began are ended as soon as they show.
+      for (const task of this.state.running) if (task.pid !== null) this.kill(task.spec.name, task.pid, 'shutdown')
       this.enforceLimits(this.ports.clock.now())
       await Promise.race([...this.exits, delay(20)])
     }

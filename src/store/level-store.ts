@@ -73,10 +73,18 @@ export class LevelStore implements Store {
   async loadTasks(): Promise<StoredTask[]> {
     const out: StoredTask[] = []
     const rewrites: { type: 'put'; key: string; value: Json }[] = []
-    for await (const [key, raw] of this.tasks.iterator()) {
-      const { task, changed } = upgradeTask(raw)
-      out.push(task)
-      if (changed) rewrites.push({ type: 'put', key, value: { v: SCHEMA_VERSION, ...task } })
+    // Pages of 1000: an entry at a time costs more than the reading itself.
+    const iterator = this.tasks.iterator()
+    try {
+      for (let page = await iterator.nextv(1000); page.length > 0; page = await iterator.nextv(1000)) {
+        for (const [key, raw] of page) {
+          const { task, changed } = upgradeTask(raw)
+          out.push(task)
+          if (changed) rewrites.push({ type: 'put', key, value: { v: SCHEMA_VERSION, ...task } })
+        }
+      }
+    } finally {
+      await iterator.close()
     }
     if (rewrites.length > 0) await this.tasks.batch(rewrites)
     await this.meta.put('schema', { value: SCHEMA_VERSION })
