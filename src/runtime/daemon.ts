@@ -22,7 +22,7 @@ import { processMonitor } from './process-monitor.js'
 import { ProcessSpawner } from './process-spawner.js'
 import { endGroups, leftoverGroups } from './recovery.js'
 import { DEFAULT_SUPERVISOR_TIMING, Supervisor } from './supervisor.js'
-import { systemProbe } from './system-probe.js'
+import { systemProbe, type ClosableProbe } from './system-probe.js'
 
 /** Memory need assumed for a task with no `memory` and no observed peak. */
 export const DEFAULT_NEED_BYTES = 64 * 1024 * 1024
@@ -65,8 +65,10 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
     const spawner = options.spawner ?? new ProcessSpawner({ home: options.home.root, logs: options.home.logs })
     // Runs a crashed daemon left behind end before anything starts again, so no task runs twice at once.
     await endGroups(leftoverGroups(state, options.home.root), spawner, settings.killTimeoutMs)
+    const probe = options.probe ?? systemProbe()
+    closers.push(async () => (probe as Partial<ClosableProbe>).close?.())
     const supervisor = new Supervisor(new Dispatcher(state, store), {
-      clock, spawner, probe: options.probe ?? systemProbe, monitor: options.monitor ?? processMonitor,
+      clock, spawner, probe, monitor: options.monitor ?? processMonitor,
     }, {
       ...DEFAULT_SUPERVISOR_TIMING, logDir: options.home.logs, limits, killTimeoutMs: settings.killTimeoutMs,
       logPolicy: { maxBytes: settings.logMaxBytes, keep: settings.logFiles },

@@ -24,6 +24,8 @@ export interface Spawner {
   spawn(spec: TaskSpec, onExit: (status: ExitStatus) => void): Promise<SpawnResult>
   /** Signal a whole process group; false if it is already gone. */
   signalGroup(pid: number, signal: NodeJS.Signals | 0): boolean
+  /** Whether any process of the group is left (without signalling it); absent on fakes. */
+  groupAlive?(pid: number): boolean
   /** Release what it holds (helper processes) once no run is left. */
   close?(): void
 }

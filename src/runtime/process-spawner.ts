@@ -61,6 +61,10 @@ export class ProcessSpawner implements Spawner {
     }
   }
 
+  groupAlive(pid: number): boolean {
+    return this.signalGroup(pid, 0)
+  }
+
   /** Let the launcher go once nothing runs any more (the daemon is stopping). */
   close(): void {
     this.closing = true

@@ -329,13 +329,36 @@ export class Supervisor {
     }
   }
 
+  /**
+   * A run whose processes are all gone but whose exit never came (its watcher was lost) would hold
+   * the stop forever: after the kill timeout it is recorded as interrupted without an exit status.
+   */
+  private giveUpOnVanished(gone: Map<number, number>, now: number): void {
+    const alive = this.ports.spawner.groupAlive?.bind(this.ports.spawner)
+    if (alive === undefined) return
+    for (const task of this.state.running) {
+      if (task.pid === null || alive(task.pid)) continue
+      const since = gone.get(task.pid) ?? now
+      gone.set(task.pid, since)
+      if (now - since < this.options.killTimeoutMs) continue
+      this.kills.delete(task.spec.name)
+      gone.set(task.pid, Infinity) // recorded once
+      this.track(this.record({
+        type: 'exited', now, name: task.spec.name, pid: task.pid, code: null, signal: null, cause: 'shutdown', jitter: 0,
+      }))
+    }
+  }
+
   /** End every run (recorded as interrupted, to resume on the next start) and wait for their exits. */
   async stopAll(): Promise<void> {
     this.stopping = true
+    const gone = new Map<number, number>()
     while (this.state.running.size > 0 || this.kills.size > 0 || this.exits.size > 0 || this.starting.size > 0) {
+      const now = this.ports.clock.now()
       // Runs whose start was being logged when the stop began are ended as soon as they show.
       for (const task of this.state.running) if (task.pid !== null) this.kill(task.spec.name, task.pid, 'shutdown')
-      this.enforceLimits(this.ports.clock.now())
+      this.enforceLimits(now)
+      this.giveUpOnVanished(gone, now)
       await Promise.race([...this.exits, delay(20)])
     }
     await this.dispatcher.serial(async () => undefined)
