@@ -8,10 +8,11 @@ export interface DaemonStats {
   cpuUsage: NodeJS.CpuUsage
 }
 
-export async function daemonStats(home: string): Promise<DaemonStats> {
+/** The daemon's figures; with `gc`, after a full collection (the daemon must run with --expose-gc). */
+export async function daemonStats(home: string, gc = false): Promise<DaemonStats> {
   const client = await Client.connect(join(home, 'supervisor.sock'))
   try {
-    return await client.call<DaemonStats>('daemon.status')
+    return await client.call<DaemonStats>('daemon.status', gc ? { gc: true } : {})
   } finally {
     client.close()
   }

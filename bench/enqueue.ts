@@ -40,7 +40,7 @@ async function rawLevel(dir: string): Promise<number> {
 }
 
 const dir = await tempDir('supervisor-bench-')
-const daemon = await DaemonProcess.start(join(dir.path, 'home'))
+const daemon = await DaemonProcess.start(join(dir.path, 'home'), [], { follow: false })
 try {
   const rawMs = await rawLevel(dir.path)
   const file = join(dir.path, 'ecosystem.json')

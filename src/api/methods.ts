@@ -20,6 +20,7 @@ export interface Method {
 }
 
 const noParams = z.strictObject({}).optional()
+const statusParams = z.strictObject({ gc: z.boolean({ error: 'expected true or false' }).optional() }).optional()
 const nameParams = z.strictObject({ name: z.string({ error: 'expected a task name' }) })
 const applyParams = z.strictObject({
   tasks: z.array(z.unknown(), { error: 'expected an array of tasks' }),
@@ -215,8 +216,11 @@ export const methods: Record<string, Method> = {
   'daemon.status': {
     scope: 'read',
     async handle(ctx, params) {
-      parseOrThrow(noParams, params)
-      return daemonStatus(ctx)
+      const { gc } = parseOrThrow(statusParams, params) ?? {}
+      // For benchmarks: a daemon started with --expose-gc can be asked to collect before it reports.
+      const collect = (globalThis as { gc?: () => void }).gc
+      if (gc === true && collect !== undefined) collect()
+      return { ...daemonStatus(ctx), firstSeq: await ctx.store.firstSeq() }
     },
   },
   // Stopping the daemon is for its own user: an admin token may change tasks, not end the service.

@@ -91,6 +91,11 @@ export class Session {
    */
   private async subscribe(since: number | undefined): Promise<{ subscribed: true; lastSeq: number }> {
     if (this.unsubscribe !== null) throw new DomainError('conflict', 'events: already subscribed')
+    const first = await this.ctx.store.firstSeq()
+    if (since !== undefined && since < first - 1) {
+      // Those events were deleted by the history's retention: a gap, which a stream must never hide.
+      throw new DomainError('invalid', `since: events up to ${first - 1} are no longer kept (retention); subscribe with since >= ${first - 1}, or without since after reloading`)
+    }
     let sent = since ?? this.ctx.store.lastSeq
     let buffer: TaskEvent[] | null = []
     const push = (event: TaskEvent): void => {

@@ -21,6 +21,7 @@ export const daemonSettingsSchema = z.strictObject({
   stableAfter: z.union([z.number().int().min(0), z.string().refine((s) => parseDuration(s) !== null)], { error: got('a duration such as 10s') }).optional(),
   backoff: backoffSchema.optional(),
   logMaxSize: z.union([z.number().int().positive(), z.string().refine((s) => (parseSize(s, 1) ?? 0) > 0)], { error: got('a size such as 10M') }).optional(),
+  historyKeep: z.number({ error: got('a whole number of events from 1000') }).int().min(1000, { error: got('a whole number of events from 1000') }).optional(),
   logFiles: z.number({ error: got('a whole number from 0 to 100') }).int().min(0, { error: got('a whole number from 0 to 100') }).max(100, { error: got('a whole number from 0 to 100') }).optional(),
 })
 
@@ -39,11 +40,12 @@ export interface DaemonSettings {
   backoff: BackoffPolicy
   logMaxBytes: number
   logFiles: number
+  historyKeep: number
 }
 
 export const DEFAULT_SETTINGS: DaemonSettingsInput = {
   host: '127.0.0.1', port: 7070, tick: 25, maxConcurrent: 3, maxCpu: 85, minFreeMemory: '10%', killTimeout: '5s', urgency: '5m',
-  stableAfter: '10s', logMaxSize: '10M', logFiles: 3,
+  stableAfter: '10s', logMaxSize: '10M', logFiles: 3, historyKeep: 1_000_000,
 }
 
 /** Defaults, then the file's section, then the flags; sizes and durations resolved. */
@@ -56,7 +58,7 @@ export function resolveSettings(layers: DaemonSettingsInput[], totalMemory: numb
     maxCpu: merged.maxCpu, minFreeBytes: bytes(merged.minFreeMemory), killTimeoutMs: ms(merged.killTimeout),
     urgencyMs: ms(merged.urgency), stableMs: ms(merged.stableAfter),
     backoff: merged.backoff === undefined ? DEFAULT_BACKOFF : toBackoff(merged.backoff),
-    logMaxBytes: bytes(merged.logMaxSize), logFiles: merged.logFiles,
+    logMaxBytes: bytes(merged.logMaxSize), logFiles: merged.logFiles, historyKeep: merged.historyKeep,
   }
 }
 

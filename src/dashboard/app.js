@@ -73,7 +73,9 @@ async function authenticated(scope) {
   setConnection('live', true)
   // Subscribe first: every event after the list's moment then reaches us, in order, after the list.
   const since = state.lastSeq
+  // A daemon whose retention dropped the events we missed refuses `since`: then start afresh.
   const subscribed = await request('events.subscribe', since === null ? {} : { since })
+    .catch(() => request('events.subscribe', {}))
   if (state.lastSeq === null) state.lastSeq = subscribed.lastSeq
   renderTasks(await request('tasks.list'))
   renderErrors(await request('errors.list'))

@@ -23,6 +23,7 @@ import { ProcessSpawner } from './process-spawner.js'
 import { endGroups, leftoverGroups } from './recovery.js'
 import { DEFAULT_SUPERVISOR_TIMING, Supervisor } from './supervisor.js'
 import { systemProbe, type ClosableProbe } from './system-probe.js'
+import { SLOW_TICK_MS, Ticker } from './ticker.js'
 
 /** Memory need assumed for a task with no `memory` and no observed peak. */
 export const DEFAULT_NEED_BYTES = 64 * 1024 * 1024
@@ -63,6 +64,7 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
     state.seq = store.lastSeq
     for (const task of await store.loadTasks()) restore(state, task as Task)
     const spawner = options.spawner ?? new ProcessSpawner({ home: options.home.root, logs: options.home.logs })
+    spawner.prepare?.()
     // Runs a crashed daemon left behind end before anything starts again, so no task runs twice at once.
     await endGroups(leftoverGroups(state, options.home.root), spawner, settings.killTimeoutMs)
     const probe = options.probe ?? systemProbe()
@@ -71,7 +73,7 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
       clock, spawner, probe, monitor: options.monitor ?? processMonitor,
     }, {
       ...DEFAULT_SUPERVISOR_TIMING, logDir: options.home.logs, limits, killTimeoutMs: settings.killTimeoutMs,
-      logPolicy: { maxBytes: settings.logMaxBytes, keep: settings.logFiles },
+      logPolicy: { maxBytes: settings.logMaxBytes, keep: settings.logFiles }, historyKeep: settings.historyKeep,
     })
     await supervisor.request({ type: 'boot', now: clock.now() })
 
@@ -95,11 +97,13 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
     closers.unshift(() => closeServer(http))
     const ws = attachWebSocket(ctx, http)
     closers.unshift(() => ws.close())
-    const interval = setInterval(() => void supervisor.pump(), settings.tickMs)
+    const ticker = new Ticker(settings.tickMs, () => supervisor.tick(SLOW_TICK_MS + settings.tickMs))
+    supervisor.onWake = () => ticker.wake()
+    ticker.start()
     supervisor.kick()
 
     async function shutdown(): Promise<void> {
-      clearInterval(interval)
+      ticker.stop()
       await supervisor.stopAll()
       spawner.close?.()
       for (const close of closers) await close().catch(() => undefined)

@@ -92,6 +92,16 @@ export class Dispatcher {
     return logged
   }
 
+  /** Retention: delete the oldest events beyond `keep`, a chunk at a time, between other work. */
+  async compact(keep: number, chunk = 10_000, most = 100_000): Promise<number> {
+    let total = 0
+    for (;;) {
+      const deleted = await this.serial(() => this.store.compact(keep, chunk))
+      total += deleted
+      if (deleted < chunk || total >= most) return total
+    }
+  }
+
   subscribe(listener: EventListener): () => void {
     this.listeners.add(listener)
     return () => this.listeners.delete(listener)

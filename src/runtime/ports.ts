@@ -26,6 +26,8 @@ export interface Spawner {
   signalGroup(pid: number, signal: NodeJS.Signals | 0): boolean
   /** Whether any process of the group is left (without signalling it); absent on fakes. */
   groupAlive?(pid: number): boolean
+  /** Get ready before the first run (start helper processes). */
+  prepare?(): void
   /** Release what it holds (helper processes) once no run is left. */
   close?(): void
 }

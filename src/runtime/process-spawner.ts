@@ -65,6 +65,11 @@ export class ProcessSpawner implements Spawner {
     return this.signalGroup(pid, 0)
   }
 
+  /** Start the launcher now, so that the first run does not wait for it to boot. */
+  prepare(): void {
+    this.ensureLauncher()
+  }
+
   /** Let the launcher go once nothing runs any more (the daemon is stopping). */
   close(): void {
     this.closing = true

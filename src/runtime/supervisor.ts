@@ -26,9 +26,16 @@ export interface SupervisorOptions {
   idleSampleEveryMs: number
   /** How often the tick measures running process trees (memory limits, peaks). */
   monitorEveryMs: number
+  /** Events the history keeps (older ones are deleted; failure counts stay). */
+  historyKeep: number
+  /** How often the tick applies that retention. */
+  compactEveryMs: number
 }
 
-export const DEFAULT_SUPERVISOR_TIMING = { sampleEveryMs: 1000, idleSampleEveryMs: 15_000, monitorEveryMs: 250, logPolicy: DEFAULT_LOG_POLICY }
+export const DEFAULT_SUPERVISOR_TIMING = {
+  sampleEveryMs: 1000, idleSampleEveryMs: 15_000, monitorEveryMs: 250, compactEveryMs: 60_000, historyKeep: 1_000_000,
+  logPolicy: DEFAULT_LOG_POLICY,
+}
 
 export interface Ports {
   clock: Clock
@@ -65,8 +72,12 @@ class Periodic {
   private busy = false
   constructor(private readonly what: string) {}
 
+  owed(now: number, everyMs: number): boolean {
+    return !this.busy && now - this.last >= everyMs
+  }
+
   maybe(now: number, everyMs: number, job: () => Promise<void>): void {
-    if (this.busy || now - this.last < everyMs) return
+    if (!this.owed(now, everyMs)) return
     this.busy = true
     this.last = now
     job()
@@ -87,6 +98,7 @@ export class Supervisor {
   private pumpAgain = false
   private readonly sampler = new Periodic('resource sample')
   private readonly measurer = new Periodic('process measure')
+  private readonly compactor = new Periodic('history compaction')
   /** Memory promised to runs started since the last sample, which the sample cannot see yet. */
   private reserved = 0
   private readonly kills = new Map<string, Kill>()
@@ -147,7 +159,31 @@ export class Supervisor {
 
   /** Run the tick's work soon, without waiting for the interval. */
   kick(): void {
+    this.onWake()
     setImmediate(() => void this.pump())
+  }
+
+  /**
+   * The interval's callback: a synchronous look at whether anything could need doing, so that an
+   * idle tick (nothing due, nothing running, no sample owed) allocates nothing and costs next to
+   * nothing, however many tasks wait.
+   */
+  tick(slowMs = Infinity): boolean {
+    const now = this.ports.clock.now()
+    const state = this.state
+    const next = nextEventAt(state)
+    const idle = state.ready.size === 0 && state.running.size === 0 && this.kills.size === 0 && this.starting.size === 0
+    if (!idle || (next !== null && next <= now) || this.sampler.owed(now, this.sampleEvery())) void this.pump()
+    // Whether the next tick may come `slowMs` later: nothing runs, nothing falls due before then.
+    return idle && this.metricsListeners.size === 0 && (next === null || next > now + slowMs)
+  }
+
+  /** Called whenever work arrives (a request, an exit): the interval returns to full speed. */
+  onWake: () => void = () => undefined
+
+  private sampleEvery(): number {
+    const busy = this.state.ready.size > 0 || this.state.running.size > 0 || this.metricsListeners.size > 0
+    return busy ? this.options.sampleEveryMs : this.options.idleSampleEveryMs
   }
 
   /** One tick. Re-entrant calls fold into one extra pass. */
@@ -172,9 +208,9 @@ export class Supervisor {
   private async pass(): Promise<void> {
     if (this.stopping) return
     const now = this.ports.clock.now()
-    const busy = this.state.ready.size > 0 || this.state.running.size > 0 || this.metricsListeners.size > 0
-    this.sampler.maybe(now, busy ? this.options.sampleEveryMs : this.options.idleSampleEveryMs, () => this.sampleNow())
+    this.sampler.maybe(now, this.sampleEvery(), () => this.sampleNow())
     if (this.state.running.size > 0) this.measurer.maybe(now, this.options.monitorEveryMs, () => this.measure())
+    this.compactor.maybe(now, this.options.compactEveryMs, async () => void (await this.dispatcher.compact(this.options.historyKeep)))
     const next = nextEventAt(this.state)
     if (next !== null && next <= now) await this.dispatcher.dispatch({ type: 'clock', now })
     this.enforceLimits(now)

@@ -147,6 +147,25 @@ export class LevelStore implements Store {
     return values.filter((v): v is Json => v !== undefined).map(upgradeEvent)
   }
 
+  async firstSeq(): Promise<number> {
+    const [first] = await this.events.keys({ limit: 1 }).all()
+    return first === undefined ? this.seq + 1 : Number(first)
+  }
+
+  async compact(keep: number, chunk: number): Promise<number> {
+    const first = await this.firstSeq()
+    const excess = Math.min(chunk, this.seq - (first - 1) - keep)
+    if (excess <= 0) return 0
+    const doomed = await this.events.iterator({ lt: seqKey(first + excess) }).all()
+    const batch = this.db.batch()
+    for (const [key, event] of doomed) {
+      batch.del(this.events.prefix + key)
+      batch.del(this.byTask.prefix + taskEventKey(String(event['task']), Number(key)))
+    }
+    await batch.write()
+    return doomed.length
+  }
+
   async eventsAfter(after: number, limit: number): Promise<TaskEvent[]> {
     const values = await this.events.values({ gt: seqKey(after), limit }).all()
     return values.map(upgradeEvent)

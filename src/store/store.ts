@@ -32,6 +32,13 @@ export interface Store {
   history(query: HistoryQuery): Promise<TaskEvent[]>
   /** Events with seq > `after`, oldest first, at most `limit`. */
   eventsAfter(after: number, limit: number): Promise<TaskEvent[]>
+  /** Seq of the oldest event still kept (lastSeq + 1 when none is). */
+  firstSeq(): Promise<number>
+  /**
+   * Retention: delete the oldest events so that at most `keep` remain, at most `chunk` of them per
+   * call. Task records and the failure counts are not touched. Returns how many were deleted.
+   */
+  compact(keep: number, chunk: number): Promise<number>
   /** Failures grouped by task and cause, kept up to date by `commit`. */
   errors(): Promise<ErrorGroup[]>
   tokens(): Promise<TokenRecord[]>

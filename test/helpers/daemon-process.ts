@@ -58,6 +58,13 @@ export function runCliWithin(args: string[], timeoutMs: number): Promise<CtlResu
   })
 }
 
+export interface StartOptions {
+  /** Subscribe to its events from seq 0 (default), as `events` and `waitForEvent` need. */
+  follow?: boolean
+  /** Flags for node itself, such as --expose-gc. */
+  nodeArgs?: string[]
+}
+
 export class DaemonProcess {
   readonly events: TaskEvent[] = []
   private client: Client | null = null
@@ -71,11 +78,12 @@ export class DaemonProcess {
   ) {}
 
   /** Start `supervisor daemon --home HOME --port 0 ...extra` and wait for its `listening` line. */
-  static async start(home: string, extra: string[] = []): Promise<DaemonProcess> {
+  static async start(home: string, extra: string[] = [], options: StartOptions = {}): Promise<DaemonProcess> {
     const portFlag = extra.includes('--port') ? [] : ['--port', '0']
     // A loaded test machine must not hold tasks back by CPU, unless a test is about exactly that.
     const cpuFlag = extra.includes('--max-cpu') ? [] : ['--max-cpu', '100']
-    const child = spawn(process.execPath, [CLI, 'daemon', '--home', home, ...portFlag, ...cpuFlag, ...extra], {
+    const nodeArgs = options.nodeArgs ?? []
+    const child = spawn(process.execPath, [...nodeArgs, CLI, 'daemon', '--home', home, ...portFlag, ...cpuFlag, ...extra], {
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     const output = { text: '' }
@@ -97,7 +105,7 @@ export class DaemonProcess {
       })
     })
     const daemon = new DaemonProcess(home, child, port, output)
-    await daemon.follow()
+    if (options.follow !== false) await daemon.follow()
     return daemon
   }
 

@@ -10,8 +10,10 @@ export class MemoryStore implements Store {
   readonly tokenRecords = new Map<string, TokenRecord>()
   closed = false
 
+  private seq = 0
+
   get lastSeq(): number {
-    return this.events.at(-1)?.seq ?? 0
+    return this.seq
   }
 
   async loadTasks(): Promise<StoredTask[]> {
@@ -21,6 +23,7 @@ export class MemoryStore implements Store {
   async commit(events: TaskEvent[], tasks: StoredTask[], removed: string[]): Promise<void> {
     const copies = structuredClone({ events, tasks })
     this.events.push(...copies.events)
+    this.seq = Math.max(this.seq, ...copies.events.map((e) => e.seq))
     for (const event of copies.events) countFailure(this.errorGroups, event)
     for (const task of copies.tasks) this.tasks.set(task.spec.name, task)
     for (const name of removed) this.tasks.delete(name)
@@ -33,6 +36,17 @@ export class MemoryStore implements Store {
 
   async eventsAfter(after: number, limit: number): Promise<TaskEvent[]> {
     return this.events.filter((e) => e.seq > after).slice(0, limit)
+  }
+
+  async firstSeq(): Promise<number> {
+    return this.events[0]?.seq ?? this.lastSeq + 1
+  }
+
+  async compact(keep: number, chunk: number): Promise<number> {
+    const excess = Math.min(chunk, this.events.length - keep)
+    if (excess <= 0) return 0
+    this.events.splice(0, excess)
+    return excess
   }
 
   async errors(): Promise<ErrorGroup[]> {

@@ -82,6 +82,22 @@ export function storeContract(backend: string, factory: StoreFactory): void {
       assert.equal(first?.stderr, 'boom f1')
     }))
 
+    it('compacts the oldest events down to a number kept, in chunks, keeping seq, records and failure counts', withStore(async (store) => {
+      const failed = (seq: number) => ({ ...dueEvent(seq, 'a'), type: 'run.exited', pid: 1, code: 2, signal: null, outcome: 'failed', durationMs: 1 }) as never
+      await store.commit([addedEvent(1, 'a'), failed(2), ...[3, 4, 5, 6, 7, 8, 9, 10].map((seq) => dueEvent(seq, seq % 2 === 0 ? 'a' : 'b'))], [sampleTask('a')], [])
+      assert.equal(await store.compact(4, 2), 2, 'at most a chunk a call')
+      assert.equal(await store.firstSeq(), 3)
+      assert.equal(await store.compact(4, 100), 4)
+      assert.equal(await store.compact(4, 100), 0, 'nothing more to do')
+      assert.equal(await store.firstSeq(), 7)
+      assert.equal(store.lastSeq, 10)
+      assert.deepEqual((await store.history({ limit: 100 })).map((e) => e.seq), [7, 8, 9, 10])
+      assert.deepEqual((await store.history({ task: 'a', limit: 100 })).map((e) => e.seq), [8, 10])
+      assert.deepEqual((await store.eventsAfter(0, 100)).map((e) => e.seq), [7, 8, 9, 10])
+      assert.equal((await store.loadTasks()).length, 1)
+      assert.deepEqual((await store.errors()).map((g) => g.count), [1], 'failure counts outlive the events')
+    }))
+
     it('stores, lists and deletes tokens', withStore(async (store) => {
       const token = { id: 't1', hash: 'ab'.repeat(32), scope: 'read' as const, name: 'dash', created: '2026-11-27T00:00:00.000Z' }
       await store.putToken(token)
