@@ -109,7 +109,8 @@ export class Supervisor {
   private flushing: Promise<void> | null = null
   /** Tasks whose process the launcher is starting: their start is not logged yet. */
   private readonly starting = new Set<string>()
-  private readonly exits = new Set<Promise<unknown>>()
+  /** Starts and exits on their way to the log, for `stopAll` to wait on. */
+  private readonly inProgress = new Set<Promise<unknown>>()
 
   constructor(
     readonly dispatcher: Dispatcher,
@@ -289,8 +290,8 @@ export class Supervisor {
   /** Keep count of work in progress (a start or an exit not logged yet), for `stopAll` to wait on. */
   private track(work: Promise<unknown>): void {
     const done = work.catch((error) => process.emitWarning(`recording a run failed: ${String(error)}`))
-    this.exits.add(done)
-    void done.finally(() => this.exits.delete(done))
+    this.inProgress.add(done)
+    void done.finally(() => this.inProgress.delete(done))
   }
 
   /** Starts and exits that arrive together are logged together, once the current turn is over. */
@@ -389,13 +390,13 @@ export class Supervisor {
   async stopAll(): Promise<void> {
     this.stopping = true
     const gone = new Map<number, number>()
-    while (this.state.running.size > 0 || this.kills.size > 0 || this.exits.size > 0 || this.starting.size > 0) {
+    while (this.state.running.size > 0 || this.kills.size > 0 || this.inProgress.size > 0 || this.starting.size > 0) {
       const now = this.ports.clock.now()
       // Runs whose start was being logged when the stop began are ended as soon as they show.
       for (const task of this.state.running) if (task.pid !== null) this.kill(task.spec.name, task.pid, 'shutdown')
       this.enforceLimits(now)
       this.giveUpOnVanished(gone, now)
-      await Promise.race([...this.exits, delay(20)])
+      await Promise.race([...this.inProgress, delay(20)])
     }
     await this.dispatcher.serial(async () => undefined)
   }
