@@ -118,3 +118,22 @@ test('a cron task is scheduled for its next slot after each run, and starts exac
   await h.tick(5_000)
   assert.equal(h.spawner.spawnsOf('every5s').length, 3)
 })
+
+test('cron slots missed while the daemon was away run once, not once per slot', async (t) => {
+  const h = await makeSupervisor()
+  t.after(h.close)
+  await h.add({ name: 'every5s', cron: '*/5 * * * * *', retries: 0, at: '+1s' })
+  assert.equal(h.spawner.spawnsOf('every5s').length, 0, 'its first slot is still ahead')
+  // Nothing ticks for a minute (the daemon was down): twelve slots go by.
+  h.clock.advance(60_000)
+  await h.tick(0)
+  assert.equal(h.spawner.spawnsOf('every5s').length, 1, 'one run for all the missed slots')
+  h.spawner.exit('every5s', 0)
+  await h.settle()
+  const [next] = h.events('task.scheduled', 'every5s').map((e) => Date.parse(e.at))
+  assert.equal(next, T0 + 65_000, 'the next slot after now, not a missed one')
+  await h.tick(4_999)
+  assert.equal(h.spawner.spawnsOf('every5s').length, 1)
+  await h.tick(1)
+  assert.equal(h.spawner.spawnsOf('every5s').length, 2)
+})
