@@ -102,8 +102,6 @@ export class Supervisor {
   /** Memory promised to runs started since the last sample, which the sample cannot see yet. */
   private reserved = 0
   private readonly kills = new Map<string, Kill>()
-  /** Where each run's stderr begins in its task's log, to read what that run wrote when it fails. */
-  private readonly stderrStarts = new Map<number, number>()
   /** Starts and exits to log, gathered while the dispatcher is busy and logged in one batch. */
   private readonly results: Action[] = []
   private flushing: Promise<void> | null = null
@@ -248,7 +246,7 @@ export class Supervisor {
     const name = task.spec.name
     rotateIfNeeded(this.options.logDir, name, this.options.logPolicy)
     const errStart = stderrOffset(this.options.logDir, name)
-    const result = await this.ports.spawner.spawn(task.spec, (status) => this.onExit(name, status))
+    const result = await this.ports.spawner.spawn(task.spec, (status) => this.onExit(name, status, errStart))
     const now = this.ports.clock.now()
     if ('error' in result) {
       return {
@@ -256,12 +254,12 @@ export class Supervisor {
         ...this.nextSlot(task, now),
       }
     }
-    this.stderrStarts.set(result.pid, errStart)
     this.reserved += memoryNeed(task, this.options.limits)
     return { type: 'started', now, name, pid: result.pid, pidStart: result.pidStart }
   }
 
-  private onExit(name: string, status: ExitStatus): void {
+  /** `errStart`: where the task's stderr log stood when this run began, so only its own lines are read. */
+  private onExit(name: string, status: ExitStatus, errStart: number): void {
     const { pid } = status
     const kill = this.kills.get(name)
     const cause = kill?.pid === pid ? kill.cause : null
@@ -272,8 +270,6 @@ export class Supervisor {
     this.ports.spawner.signalGroup(pid, 'SIGKILL')
     const now = this.ports.clock.now()
     const task = this.state.tasks.get(name)
-    const errStart = this.stderrStarts.get(pid) ?? 0
-    this.stderrStarts.delete(pid)
     const failed = status.code !== 0 || cause !== null
     const done = (failed ? runStderr(this.options.logDir, name, errStart).catch(() => '') : Promise.resolve(''))
       .then((stderr) => {

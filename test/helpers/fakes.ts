@@ -47,6 +47,8 @@ export class FakeSpawner implements Spawner {
   ignoreTerm = false
   /** When set, the next spawn fails with this error (e.g. a missing script) and the field clears. */
   failNext: string | null = null
+  /** Called as each run starts, before `exitAtOnce` ends it (to write its output, say). */
+  onSpawn: (run: FakeRun) => void = () => undefined
   /** When set, every run ends with this exit code in the very turn it starts, before its start is logged. */
   exitAtOnce: number | null = null
   /** Highest number of groups alive at once. */
@@ -62,6 +64,7 @@ export class FakeSpawner implements Spawner {
     const run: FakeRun = { spec, pid: this.nextPid++, alive: true, onExit }
     this.runs.push(run)
     this.maxAlive = Math.max(this.maxAlive, this.alive().length)
+    this.onSpawn(run)
     if (this.exitAtOnce !== null) this.end(run, this.exitAtOnce, null)
     return { pid: run.pid, pidStart: `start-${run.pid}` }
   }

@@ -2,6 +2,9 @@
 // many, still leave every task where its runs put it.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { appendFileSync } from 'node:fs'
+import { appendFile } from 'node:fs/promises'
+import { logPath } from '../../src/runtime/log-files.js'
 import { makeSupervisor } from '../helpers/fakes.js'
 
 test('a run that ends in the turn it starts is logged as started, then exited, then succeeded', async (t) => {
@@ -45,4 +48,17 @@ test('failures that end at once are retried and fail with the right counts', asy
   await h.settle()
   assert.equal(h.events('run.exited', 'bad').filter((e) => e.outcome === 'failed').length, 2)
   assert.equal(h.task('bad').state, 'failed')
+})
+
+test('a run that fails in the turn it starts is fingerprinted by its own stderr, not the earlier runs\'', async (t) => {
+  const h = await makeSupervisor()
+  t.after(h.close)
+  const errLog = logPath(h.dir, 'noisy', 'err')
+  await appendFile(errLog, 'old line from an earlier run\n')
+  h.spawner.onSpawn = (run) => appendFileSync(logPath(h.dir, run.spec.name, 'err'), `boom ${run.pid}\n`)
+  h.spawner.exitAtOnce = 2
+  await h.add({ name: 'noisy', retries: 0 })
+  await h.settle()
+  const [exited] = h.events('run.exited', 'noisy')
+  assert.equal(exited?.stderr, `boom ${exited?.pid}`)
 })
