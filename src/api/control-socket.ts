@@ -2,6 +2,7 @@
 import { chmod, rm } from 'node:fs/promises'
 import { createServer, type Server, type Socket } from 'node:net'
 import type { DaemonContext } from './context.js'
+import { lineReader } from './line-reader.js'
 import { Session } from './session.js'
 
 /** Largest request line: an ecosystem file of 100,000 tasks fits with room to spare. */
@@ -39,26 +40,13 @@ function serve(ctx: DaemonContext, socket: Socket): void {
   const session = new Session(ctx, 'owner', (message) => {
     if (!socket.destroyed) socket.write(`${JSON.stringify(message)}\n`)
   })
-  // Chunks without a newline are only collected, so a long line is scanned once, not once a chunk.
-  let pending: string[] = []
-  let pendingLength = 0
   let queue: Promise<void> = Promise.resolve()
+  const read = lineReader((line) => {
+    if (line.trim() !== '') queue = queue.then(() => session.receive(line))
+  }, MAX_LINE_BYTES)
   socket.setEncoding('utf8')
   socket.on('data', (chunk: string) => {
-    pendingLength += chunk.length
-    if (pendingLength > MAX_LINE_BYTES) {
-      socket.destroy()
-      return
-    }
-    if (!chunk.includes('\n')) {
-      pending.push(chunk)
-      return
-    }
-    const lines = (pending.join('') + chunk).split('\n')
-    const rest = lines.pop() ?? ''
-    pending = [rest]
-    pendingLength = rest.length
-    for (const line of lines) if (line.trim() !== '') queue = queue.then(() => session.receive(line))
+    if (!read(chunk)) socket.destroy()
   })
   socket.on('error', () => socket.destroy())
   socket.on('close', () => session.stop())

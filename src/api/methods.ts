@@ -4,6 +4,7 @@ import { waitingReason } from '../core/admission.js'
 import { DomainError, notFound } from '../core/errors.js'
 import type { Task, TaskSpec } from '../core/types.js'
 import { taskView, type TaskView } from '../core/view.js'
+import { duplicateNames } from '../config/ecosystem.js'
 import { resolveTask, taskInputSchema } from '../config/task-input.js'
 import { scriptProblem } from '../config/script-check.js'
 import { got, issueMessages, parseOrThrow } from '../config/validation.js'
@@ -135,11 +136,8 @@ export const methods: Record<string, Method> = {
       const names = tasks.map((t) => (t as { name?: unknown } | null)?.name)
       const label = (i: number): string => `tasks[${i}]${typeof names[i] === 'string' ? ` (${String(names[i])})` : ''}`
       const specs = await specsOf(ctx, tasks, baseDir ?? process.cwd(), label)
-      const seen = new Set<string>()
-      for (const spec of specs) {
-        if (seen.has(spec.name)) throw new DomainError('invalid', `name: duplicate task "${spec.name}"`)
-        seen.add(spec.name)
-      }
+      const duplicates = duplicateNames(specs)
+      if (duplicates.length > 0) throw new DomainError('invalid', duplicates.join('\n'))
       const decision = await ctx.supervisor.request({ type: 'apply', now: ctx.clock.now(), specs, prune: prune ?? false })
       return summarize(decision.events)
     },

@@ -99,11 +99,11 @@ function serve(
   ws.on('message', (data, isBinary) => {
     if (session === null) {
       // Before anything else, the browser path's one auth message; whatever else comes first ends it.
-      const grant = isBinary ? null : firstMessageAuth(ctx, data.toString())
-      if (grant === null) return ws.close(CLOSE_UNAUTHORIZED, 'unauthorized')
+      const auth = isBinary ? null : firstMessageAuth(ctx, data.toString())
+      if (auth === null) return ws.close(CLOSE_UNAUTHORIZED, 'unauthorized')
       if (authTimer !== null) clearTimeout(authTimer)
-      open(grant)
-      send({ id: authId(data.toString()), result: { scope: grant.scope } })
+      open(auth.grant)
+      send({ id: auth.id, result: { scope: auth.grant.scope } })
       return
     }
     const now = Date.now()
@@ -122,18 +122,15 @@ function serve(
   ws.on('error', () => ws.terminate())
 }
 
-/** `{"method":"auth","params":{"token":T}}` with a valid token: what it grants; anything else: null. */
-function firstMessageAuth(ctx: DaemonContext, text: string): Grant | null {
+/** `{"method":"auth","params":{"token":T}}` with a valid token: what it grants, and the id to answer. */
+function firstMessageAuth(ctx: DaemonContext, text: string): { grant: Grant; id: string | number | null } | null {
   try {
-    const message = JSON.parse(text) as { method?: unknown; params?: { token?: unknown } }
+    const message = JSON.parse(text) as { id?: unknown; method?: unknown; params?: { token?: unknown } }
     if (message.method !== 'auth') return null
-    return ctx.tokens.verify(message.params?.token)
+    const grant = ctx.tokens.verify(message.params?.token)
+    const id = typeof message.id === 'string' || typeof message.id === 'number' ? message.id : null
+    return grant === null ? null : { grant, id }
   } catch {
     return null
   }
-}
-
-function authId(text: string): string | number | null {
-  const id = (JSON.parse(text) as { id?: unknown }).id
-  return typeof id === 'string' || typeof id === 'number' ? id : null
 }

@@ -1,5 +1,6 @@
 // The ctl side of the protocol, over the control socket or a WebSocket: requests, answers, pushed events.
 import { createConnection } from 'node:net'
+import { lineReader } from '../api/line-reader.js'
 import { DomainError, type ErrorCode } from '../core/errors.js'
 import type { TaskEvent } from '../core/types.js'
 
@@ -35,20 +36,12 @@ export class Client {
       const socket = createConnection(path)
       socket.once('connect', () => {
         socket.setEncoding('utf8')
-        // Chunks without a newline are only collected: a 40 MB answer is scanned once, not per chunk.
-        let pending: string[] = []
         const wire: Wire = {
           send: (text) => void socket.write(`${text}\n`),
-          onMessage: (handler) =>
-            socket.on('data', (chunk: string) => {
-              if (!chunk.includes('\n')) {
-                pending.push(chunk)
-                return
-              }
-              const lines = (pending.join('') + chunk).split('\n')
-              pending = [lines.pop() ?? '']
-              for (const line of lines) handler(line)
-            }),
+          onMessage: (handler) => {
+            const read = lineReader(handler)
+            socket.on('data', (chunk: string) => void read(chunk))
+          },
           onClose: (handler) => void socket.on('close', handler),
           close: () => void socket.end(),
         }

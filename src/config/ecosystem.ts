@@ -62,7 +62,8 @@ async function readDocument(file: string): Promise<{ document: unknown; baseDir:
   return { document, baseDir: dirname(path) }
 }
 
-function duplicateNames(tasks: readonly TaskInput[]): string[] {
+/** One problem for every task whose name an earlier task of the same file already has. */
+export function duplicateNames(tasks: readonly Pick<TaskInput, 'name'>[]): string[] {
   const seen = new Set<string>()
   const problems: string[] = []
   tasks.forEach((task, i) => {

@@ -18,15 +18,20 @@ export async function readLog(dir: string, task: string, stream: LogStream, line
   // A file smaller than the offset was rotated (truncated): read it from its start.
   const start = from === undefined ? Math.max(0, size - TAIL_WINDOW) : from > size ? 0 : from
   if (size === start) return { text: '', offset: size }
+  const text = await readRange(path, start, size)
+  if (from !== undefined) return { text, offset: size }
+  const all = text.split('\n')
+  if (all.at(-1) === '') all.pop()
+  return { text: all.slice(-lines).map((l) => `${l}\n`).join(''), offset: size }
+}
+
+/** The text of bytes [start, end) of a file. */
+async function readRange(path: string, start: number, end: number): Promise<string> {
   const handle = await open(path, 'r')
   try {
-    const buffer = Buffer.alloc(size - start)
+    const buffer = Buffer.alloc(end - start)
     await handle.read(buffer, 0, buffer.length, start)
-    const text = buffer.toString('utf8')
-    if (from !== undefined) return { text, offset: size }
-    const all = text.split('\n')
-    if (all.at(-1) === '') all.pop()
-    return { text: all.slice(-lines).map((l) => `${l}\n`).join(''), offset: size }
+    return buffer.toString('utf8')
   } finally {
     await handle.close()
   }
@@ -38,15 +43,8 @@ export async function runStderr(dir: string, task: string, offset: number, lines
   const size = await stat(path).then((s) => s.size, () => 0)
   const start = offset > size ? 0 : Math.max(offset, size - 4096)
   if (size <= start) return ''
-  const handle = await open(path, 'r')
-  try {
-    const buffer = Buffer.alloc(size - start)
-    await handle.read(buffer, 0, buffer.length, start)
-    const text = buffer.toString('utf8').split('\n').map((l) => l.trimEnd()).filter((l) => l !== '')
-    return text.slice(-lines).join('\n').slice(-500)
-  } finally {
-    await handle.close()
-  }
+  const text = (await readRange(path, start, size)).split('\n').map((l) => l.trimEnd()).filter((l) => l !== '')
+  return text.slice(-lines).join('\n').slice(-500)
 }
 
 /** Size of a task's stderr log now: where the next run's output will start. */
