@@ -22,7 +22,7 @@ import { processMonitor } from './process-monitor.js'
 import { ProcessSpawner } from './process-spawner.js'
 import { endGroups, leftoverGroups } from './recovery.js'
 import { DEFAULT_SUPERVISOR_TIMING, Supervisor } from './supervisor.js'
-import { systemProbe, type ClosableProbe } from './system-probe.js'
+import { systemProbe } from './system-probe.js'
 import { SLOW_TICK_MS, Ticker } from './ticker.js'
 
 /** Memory need assumed for a task with no `memory` and no observed peak. */
@@ -68,7 +68,6 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
     // Runs a crashed daemon left behind end before anything starts again, so no task runs twice at once.
     await endGroups(leftoverGroups(state, options.home.root), spawner, settings.killTimeoutMs)
     const probe = options.probe ?? systemProbe()
-    closers.push(async () => (probe as Partial<ClosableProbe>).close?.())
     const supervisor = new Supervisor(new Dispatcher(state, store), {
       clock, spawner, probe, monitor: options.monitor ?? processMonitor,
     }, {
