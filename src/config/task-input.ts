@@ -131,7 +131,10 @@ function toBytes(value: string | number | null | undefined, total: number): numb
  * own keys, so JSON text is already canonical; only the free-form `env` needs its keys sorted.
  */
 export function digestOf(value: unknown): string {
-  return createHash('sha256').update(JSON.stringify(value, sortEnv)).digest('base64url').slice(0, 22)
+  const full = createHash('sha256').update(JSON.stringify(value, sortEnv)).digest('base64url')
+  // A slice would keep the whole 43-character string alive for as long as the task lives (~100 bytes
+  // more a task); a copy of its 22 characters does not.
+  return Buffer.from(full.slice(0, 22), 'latin1').toString('latin1')
 }
 
 function sortEnv(this: unknown, key: string, value: unknown): unknown {

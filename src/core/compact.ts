@@ -1,13 +1,69 @@
-// Keeping 100k definitions small in memory: equal strings, empty lists and option objects shared.
-import type { BackoffPolicy, TaskSpec } from './types.js'
+// Keeping 100k definitions small in memory. A definition's own part (name, dates, digest) is stored on
+// a small fixed-shape object; the part many tasks repeat (script, arguments, settings) is one shared
+// frozen profile. Equal strings, empty lists and backoff policies are shared too.
+import type { BackoffPolicy, Priority, Restart, TaskSpec } from './types.js'
 
 const EMPTY_ARGS: string[] = Object.freeze([]) as unknown as string[]
 const EMPTY_ENV: Record<string, string> = Object.freeze({}) as Record<string, string>
+
+/** The fields of a definition that tasks usually have in common. */
+type Profile = Readonly<Omit<TaskSpec, 'name' | 'at' | 'deadline' | 'digest'>>
+
+/** Every field of a definition, in the order of `TaskSpec`: the order its JSON has always had. */
+const SPEC_KEYS = [
+  'name', 'script', 'args', 'at', 'deadline', 'priority', 'front', 'retries', 'restart', 'cron', 'cronTz',
+  'backoff', 'timeoutMs', 'memoryBytes', 'cwd', 'env', 'user', 'digest',
+] as const satisfies readonly (keyof TaskSpec)[]
+
+/**
+ * A definition whose shared part lives in a profile: 5 fields (~64 bytes) instead of 18 (~170), and one
+ * hidden class for all of them. Read-only; JSON and `plainSpec` give the full definition.
+ */
+class SharedSpec implements TaskSpec {
+  constructor(
+    readonly name: string,
+    readonly at: number,
+    readonly deadline: number | null,
+    readonly digest: string,
+    private readonly profile: Profile,
+  ) {}
+
+  get script(): string { return this.profile.script }
+  get args(): string[] { return this.profile.args }
+  get priority(): Priority { return this.profile.priority }
+  get front(): boolean { return this.profile.front }
+  get retries(): number { return this.profile.retries }
+  get restart(): Restart { return this.profile.restart }
+  get cron(): string | null { return this.profile.cron }
+  get cronTz(): string | null { return this.profile.cronTz }
+  get backoff(): BackoffPolicy | null { return this.profile.backoff }
+  get timeoutMs(): number | null { return this.profile.timeoutMs }
+  get memoryBytes(): number | null { return this.profile.memoryBytes }
+  get cwd(): string | null { return this.profile.cwd }
+  get env(): Record<string, string> { return this.profile.env }
+  get user(): string | null { return this.profile.user }
+
+  toJSON(): TaskSpec {
+    return plainSpec(this)
+  }
+}
+
+/** A plain copy of any definition, shared or not (spreading a shared one would lose its profile). */
+export function plainSpec(spec: TaskSpec): TaskSpec {
+  const plain: Record<string, unknown> = {}
+  for (const key of SPEC_KEYS) plain[key] = spec[key]
+  return plain as unknown as TaskSpec
+}
 
 /** Definitions of many tasks repeat the same script, folder and settings: one copy of each serves all. */
 export class Interner {
   private readonly strings = new Map<string, string>()
   private readonly backoffs = new Map<string, BackoffPolicy>()
+  /** Profiles by their JSON; an entry goes once no definition uses its profile. */
+  private readonly profiles = new Map<string, WeakRef<Profile>>()
+  private readonly unused = new FinalizationRegistry<string>((key) => {
+    if (this.profiles.get(key)?.deref() === undefined) this.profiles.delete(key)
+  })
 
   string(value: string): string
   string(value: string | null): string | null
@@ -19,19 +75,36 @@ export class Interner {
     return value
   }
 
-  /** The same definition, its repeated parts shared (the result must be treated as read-only). */
+  /** The same definition, its repeated parts shared (the result is read-only). */
   spec(spec: TaskSpec): TaskSpec {
-    return {
-      ...spec,
+    if (spec instanceof SharedSpec) return spec
+    return new SharedSpec(spec.name, spec.at, spec.deadline, spec.digest, this.profile(spec))
+  }
+
+  private profile(spec: TaskSpec): Profile {
+    const fields: Profile = {
       script: this.string(spec.script),
-      args: spec.args.length === 0 ? EMPTY_ARGS : spec.args.map((a) => this.string(a)),
-      cwd: this.string(spec.cwd),
-      env: Object.keys(spec.env).length === 0 ? EMPTY_ENV : spec.env,
-      user: this.string(spec.user),
+      args: spec.args.length === 0 ? EMPTY_ARGS : Object.freeze(spec.args.map((a) => this.string(a))) as string[],
+      priority: spec.priority,
+      front: spec.front,
+      retries: spec.retries,
+      restart: spec.restart,
       cron: this.string(spec.cron),
       cronTz: this.string(spec.cronTz),
       backoff: spec.backoff === null ? null : this.backoff(spec.backoff),
+      timeoutMs: spec.timeoutMs,
+      memoryBytes: spec.memoryBytes,
+      cwd: this.string(spec.cwd),
+      env: Object.keys(spec.env).length === 0 ? EMPTY_ENV : Object.freeze({ ...spec.env }),
+      user: this.string(spec.user),
     }
+    const key = JSON.stringify(fields)
+    const known = this.profiles.get(key)?.deref()
+    if (known !== undefined) return known
+    const profile = Object.freeze(fields)
+    this.profiles.set(key, new WeakRef(profile))
+    this.unused.register(profile, key)
+    return profile
   }
 
   private backoff(policy: BackoffPolicy): BackoffPolicy {

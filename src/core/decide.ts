@@ -1,6 +1,7 @@
 // decide(state, action) -> events and effects: what an action means, without changing anything.
 import type { Action, Effect, KillCause } from './actions.js'
 import { backoffDelay } from './backoff.js'
+import { plainSpec } from './compact.js'
 import { isUrgent } from './deadline.js'
 import { DomainError, notFound } from './errors.js'
 import { effectivePriority } from './priority.js'
@@ -109,7 +110,7 @@ function replay(state: State, name: string, spec: TaskSpec, now: number): Decisi
   const task = state.tasks.get(name)
   if (task === undefined) {
     // Removed since: it comes back with its recorded definition, due now, without its old deadline.
-    return { events: arrival(state, { ...spec, at: now, deadline: null }, now, 'task.added', null), effects: [] }
+    return { events: arrival(state, { ...plainSpec(spec), at: now, deadline: null }, now, 'task.added', null), effects: [] }
   }
   if (!isFinished(task)) throw new DomainError('conflict', `task "${name}" has not finished (it is ${task.state}); use run to make it due now`)
   return runNow(task)

@@ -199,7 +199,7 @@ test('boot turns runs left running into run.exited interrupted, then task.due, w
   const before = new CoreDriver()
   before.add('t', { retries: 0 })
   before.startDue()
-  const record = structuredClone(before.task('t')) as Task
+  const record = JSON.parse(JSON.stringify(before.task('t'))) as Task // as the store keeps it
   const d = new CoreDriver({ now: T0 + 5000 })
   restore(d.state, record)
   d.state.seq = before.state.seq

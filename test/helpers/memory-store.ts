@@ -17,11 +17,11 @@ export class MemoryStore implements Store {
   }
 
   async loadTasks(): Promise<StoredTask[]> {
-    return [...this.tasks.values()].map((t) => structuredClone(t))
+    return [...this.tasks.values()].map((t) => asStored(t))
   }
 
   async commit(events: TaskEvent[], tasks: StoredTask[], removed: string[]): Promise<void> {
-    const copies = structuredClone({ events, tasks })
+    const copies = asStored({ events, tasks })
     this.events.push(...copies.events)
     this.seq = Math.max(this.seq, ...copies.events.map((e) => e.seq))
     for (const event of copies.events) countFailure(this.errorGroups, event)
@@ -68,4 +68,9 @@ export class MemoryStore implements Store {
   async close(): Promise<void> {
     this.closed = true
   }
+}
+
+/** A copy as a store keeps it: JSON text, which is also what a shared definition turns into. */
+function asStored<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T
 }

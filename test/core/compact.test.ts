@@ -1,0 +1,42 @@
+// Shared definitions: what tasks repeat is held once, and a shared definition still reads, prints and
+// copies as the full definition it stands for.
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { Interner, plainSpec } from '../../src/core/compact.js'
+import type { TaskSpec } from '../../src/core/types.js'
+
+const spec = (name: string, extra: Partial<TaskSpec> = {}): TaskSpec => ({
+  name, script: '/opt/jobs/report.sh', args: ['--fast'], at: 1_800_000_000_000, deadline: null, priority: 'medium',
+  front: false, retries: 2, restart: 'on-failure', cron: null, cronTz: null, backoff: { baseMs: 1000, factor: 2, capMs: 60_000 },
+  timeoutMs: 5000, memoryBytes: null, cwd: '/tmp', env: { A: '1' }, user: null, digest: `digest-of-${name}`, ...extra,
+})
+
+test('a shared definition reads, serializes and copies as the definition it came from, in the same key order', () => {
+  const original = spec('a', { deadline: 1_800_000_060_000 })
+  const shared = new Interner().spec(original)
+  for (const key of Object.keys(original) as (keyof TaskSpec)[]) assert.deepEqual(shared[key], original[key], key)
+  assert.equal(JSON.stringify(shared), JSON.stringify(original))
+  assert.deepEqual(plainSpec(shared), original)
+  assert.equal(Object.getPrototypeOf(plainSpec(shared)), Object.prototype)
+})
+
+test('tasks that differ only in name, dates and digest share one profile; any other difference gets its own', () => {
+  const interner = new Interner()
+  const a = interner.spec(spec('a'))
+  const b = interner.spec(spec('b', { at: 1_900_000_000_000, deadline: 1_900_000_001_000 }))
+  const c = interner.spec(spec('c', { env: { A: '2' } }))
+  assert.equal(a.args, b.args)
+  assert.equal(a.env, b.env)
+  assert.equal(a.backoff, b.backoff)
+  assert.notEqual(a.env, c.env)
+  assert.deepEqual(c.env, { A: '2' })
+  assert.equal(interner.spec(a), a, 'interning twice gives the same object')
+})
+
+test('a shared definition cannot be changed in place', () => {
+  const shared = new Interner().spec(spec('a'))
+  assert.throws(() => ((shared as { script: string }).script = '/bin/false'), TypeError)
+  assert.throws(() => shared.args.push('x'), TypeError)
+  assert.throws(() => ((shared.env as Record<string, string>)['B'] = '2'), TypeError)
+  assert.equal(shared.script, '/opt/jobs/report.sh')
+})
