@@ -24,6 +24,9 @@ export type LaunchReply =
   | { id: number; error: string }
   | { exit: { pid: number; code: number | null; signal: string | null } }
 
+/** The environment runs inherit, read once: each read of `process.env` is a call into the C++ side. */
+const BASE_ENV: Record<string, string | undefined> = { ...process.env }
+
 function send(message: LaunchReply): void {
   process.send?.(message)
 }
@@ -36,7 +39,7 @@ function launch(request: LaunchRequest): void {
     err = openSync(request.err, 'a', 0o600)
     // detached: the child leads a new session and process group, so signals reach its whole tree.
     const child = spawn(request.file, request.args, {
-      cwd: request.cwd ?? undefined, env: { ...process.env, ...request.env }, detached: true, stdio: ['ignore', out, err],
+      cwd: request.cwd ?? undefined, env: { ...BASE_ENV, ...request.env }, detached: true, stdio: ['ignore', out, err],
     })
     if (child.pid === undefined) {
       child.once('error', (error) => send({ id: request.id, error: error.message }))

@@ -30,22 +30,23 @@ export function closeLogs(fds: { out: number; err: number }): void {
 /**
  * Rotate a task's logs that outgrew the cap. The running child keeps its file descriptor open in
  * append mode, so the file is copied aside and truncated in place (logrotate's copytruncate): the
- * child's next write lands at the start of the emptied file.
+ * child's next write lands at the start of the emptied file. Returns the size of the stderr log
+ * afterwards: where a run starting now begins its stderr.
  */
-export function rotateIfNeeded(dir: string, task: string, policy: LogPolicy): void {
+export function rotateIfNeeded(dir: string, task: string, policy: LogPolicy): number {
+  let errSize = 0
   for (const stream of ['out', 'err'] as const) {
     const path = logPath(dir, task, stream)
-    let size: number
-    try {
-      size = statSync(path).size
-    } catch {
-      continue
-    }
-    if (size <= policy.maxBytes) continue
+    // Not there yet is the common case on a first run: no exception built for it.
+    const size = statSync(path, { throwIfNoEntry: false })?.size
+    if (stream === 'err') errSize = size ?? 0
+    if (size === undefined || size <= policy.maxBytes) continue
+    if (stream === 'err') errSize = 0
     for (let i = policy.keep - 1; i >= 1; i -= 1) {
       if (existsSync(`${path}.${i}`)) renameSync(`${path}.${i}`, `${path}.${i + 1}`)
     }
     if (policy.keep >= 1) copyFileSync(path, `${path}.1`)
     truncateSync(path, 0)
   }
+  return errSize
 }

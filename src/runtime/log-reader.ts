@@ -1,5 +1,4 @@
 // Reading a task's logs: the last lines, or what was appended since an offset (for --follow).
-import { statSync } from 'node:fs'
 import { open, stat } from 'node:fs/promises'
 import { logPath, type LogStream } from './log-files.js'
 
@@ -45,13 +44,4 @@ export async function runStderr(dir: string, task: string, offset: number, lines
   if (size <= start) return ''
   const text = (await readRange(path, start, size)).split('\n').map((l) => l.trimEnd()).filter((l) => l !== '')
   return text.slice(-lines).join('\n').slice(-500)
-}
-
-/** Size of a task's stderr log now: where the next run's output will start. */
-export function stderrOffset(dir: string, task: string): number {
-  try {
-    return statSync(logPath(dir, task, 'err')).size
-  } catch {
-    return 0
-  }
 }

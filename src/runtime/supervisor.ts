@@ -10,7 +10,7 @@ import { nextCronTime } from '../config/cron.js'
 import type { Dispatcher } from './dispatcher.js'
 import { fingerprint } from './fingerprint.js'
 import { DEFAULT_LOG_POLICY, rotateIfNeeded, type LogPolicy } from './log-files.js'
-import { runStderr, stderrOffset } from './log-reader.js'
+import { runStderr } from './log-reader.js'
 import type { Clock, ExitStatus, GroupUsage, Spawner, SystemProbe, UsageProbe } from './ports.js'
 
 export interface SupervisorOptions {
@@ -244,8 +244,7 @@ export class Supervisor {
   /** Start one run; its start (or its failure to start) as an action to log. */
   private async spawn(task: Task): Promise<Action> {
     const name = task.spec.name
-    rotateIfNeeded(this.options.logDir, name, this.options.logPolicy)
-    const errStart = stderrOffset(this.options.logDir, name)
+    const errStart = rotateIfNeeded(this.options.logDir, name, this.options.logPolicy)
     const result = await this.ports.spawner.spawn(task.spec, (status) => this.onExit(name, status, errStart))
     const now = this.ports.clock.now()
     if ('error' in result) {
