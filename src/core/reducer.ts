@@ -1,7 +1,7 @@
 // The reducer: applies one logged event to the state, keeping both queues in order.
 import { index, unindex, type State } from './state.js'
-import { applyEvent, newTask } from './task-record.js'
-import type { Task, TaskEvent } from './types.js'
+import { applyEvent, fromRecord, newTask, type TaskRecord } from './task-record.js'
+import type { TaskEvent } from './types.js'
 
 export function reduce(state: State, logged: TaskEvent): State {
   state.seq = Math.max(state.seq, logged.seq)
@@ -28,10 +28,8 @@ export function reduce(state: State, logged: TaskEvent): State {
 }
 
 /** Load a stored task record into the state (boot), as it was when last written. */
-export function restore(state: State, task: Task): void {
-  task.readyPos = -1
-  task.timerPos = -1
-  task.spec = state.interner.spec(task.spec)
+export function restore(state: State, record: TaskRecord): void {
+  const task = fromRecord(record, state.interner.spec(record.spec))
   state.tasks.set(task.spec.name, task)
   if (task.pid !== null) state.running.add(task)
   index(state, task)

@@ -32,6 +32,37 @@ export function newTask(spec: TaskSpec, seq: number): Task {
   }
 }
 
+/** A task as a store kept it: everything but its places in the queues. */
+export type TaskRecord = Omit<Task, 'readyPos' | 'timerPos' | 'wakeAt'>
+
+/**
+ * A live task from its record, built field by field in `newTask`'s order: every task then has one
+ * hidden class (a parsed record has its own, and its version field), and nothing else is carried over.
+ */
+export function fromRecord(r: TaskRecord, spec: TaskSpec): Task {
+  return {
+    spec,
+    state: r.state,
+    priority: r.priority,
+    bumped: r.bumped,
+    consecutiveFailures: r.consecutiveFailures,
+    retryStep: r.retryStep,
+    attempts: r.attempts,
+    dueAt: r.dueAt,
+    queuedSeq: r.queuedSeq,
+    lastExitCode: r.lastExitCode,
+    lastOutcome: r.lastOutcome,
+    pid: r.pid,
+    pidStart: r.pidStart,
+    runStartedAt: r.runStartedAt,
+    rearm: r.rearm,
+    peakMemory: r.peakMemory,
+    readyPos: -1,
+    timerPos: -1,
+    wakeAt: null,
+  }
+}
+
 /** Start a new cycle: a changed definition or a manual run after the task had finished. */
 function rearm(task: Task): void {
   task.attempts = 0

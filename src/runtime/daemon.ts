@@ -5,7 +5,6 @@ import type { AddressInfo } from 'node:net'
 import type { Limits } from '../core/admission.js'
 import { restore } from '../core/reducer.js'
 import { createState } from '../core/state.js'
-import type { Task } from '../core/types.js'
 import { resolveSettings, type DaemonSettingsInput } from '../config/daemon-settings.js'
 import type { LoadedEcosystem } from '../config/ecosystem.js'
 import type { DaemonContext } from '../api/context.js'
@@ -60,11 +59,12 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
   const store = await LevelStore.open(options.home.db)
   const closers: (() => Promise<void>)[] = [() => store.close()]
   try {
-    const state = createState({ urgencyMs: settings.urgencyMs, backoff: settings.backoff, stableMs: settings.stableMs })
-    state.seq = store.lastSeq
-    for (const task of await store.loadTasks()) restore(state, task as Task)
+    // The launcher forks now, while this process is small: a fork costs more the bigger the parent.
     const spawner = options.spawner ?? new ProcessSpawner({ home: options.home.root, logs: options.home.logs })
     spawner.prepare?.()
+    const state = createState({ urgencyMs: settings.urgencyMs, backoff: settings.backoff, stableMs: settings.stableMs })
+    state.seq = store.lastSeq
+    for (const task of await store.loadTasks()) restore(state, task)
     // Runs a crashed daemon left behind end before anything starts again, so no task runs twice at once.
     await endGroups(leftoverGroups(state, options.home.root), spawner, settings.killTimeoutMs)
     const probe = options.probe ?? systemProbe()

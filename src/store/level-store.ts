@@ -73,17 +73,22 @@ export class LevelStore implements Store {
   async loadTasks(): Promise<StoredTask[]> {
     const out: StoredTask[] = []
     const rewrites: { type: 'put'; key: string; value: Json }[] = []
-    // Pages of 1000: an entry at a time costs more than the reading itself.
-    const iterator = this.tasks.iterator()
+    // Raw text from the root database in pages of 1000 (an entry at a time costs more than the reading
+    // itself); the next page is read on LevelDB's thread while this one is parsed on ours.
+    const { prefix } = this.tasks
+    const iterator = this.db.iterator({ gte: prefix, lt: prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1) })
+    let pending = iterator.nextv(1000)
     try {
-      for (let page = await iterator.nextv(1000); page.length > 0; page = await iterator.nextv(1000)) {
-        for (const [key, raw] of page) {
-          const { task, changed } = upgradeTask(raw)
+      for (let page = await pending; page.length > 0; page = await pending) {
+        pending = iterator.nextv(1000)
+        for (const [key, text] of page) {
+          const { task, changed } = upgradeTask(JSON.parse(text) as Json)
           out.push(task)
-          if (changed) rewrites.push({ type: 'put', key, value: { v: SCHEMA_VERSION, ...task } })
+          if (changed) rewrites.push({ type: 'put', key: key.slice(prefix.length), value: { v: SCHEMA_VERSION, ...task } })
         }
       }
     } finally {
+      await pending.catch(() => undefined)
       await iterator.close()
     }
     if (rewrites.length > 0) await this.tasks.batch(rewrites)

@@ -1,9 +1,10 @@
 // The persistence port: what the daemon needs from a store, whatever backs it (LevelDB here).
 import type { ErrorGroup } from '../core/failures.js'
-import type { Task, TaskEvent } from '../core/types.js'
+import type { TaskRecord } from '../core/task-record.js'
+import type { TaskEvent } from '../core/types.js'
 
 /** A task as persisted: everything but the in-memory queue bookkeeping. */
-export type StoredTask = Omit<Task, 'readyPos' | 'timerPos' | 'wakeAt'>
+export type StoredTask = TaskRecord
 
 export interface HistoryQuery {
   task?: string

@@ -40,3 +40,24 @@ test('a shared definition cannot be changed in place', () => {
   assert.throws(() => ((shared.env as Record<string, string>)['B'] = '2'), TypeError)
   assert.equal(shared.script, '/opt/jobs/report.sh')
 })
+
+test('definitions that differ in any shared field, even null against empty, never share a profile', () => {
+  const interner = new Interner()
+  const variants: Partial<TaskSpec>[] = [
+    {}, { script: '/opt/jobs/other.sh' }, { args: [] }, { args: ['--fast', ''] }, { args: ['--fast\u0000'] }, { priority: 'high' },
+    { front: true }, { retries: 3 }, { restart: 'always' }, { cron: '* * * * *' }, { cron: '* * * * *', cronTz: 'UTC' },
+    { backoff: null }, { backoff: { baseMs: 1000, factor: 3, capMs: 60_000 } }, { timeoutMs: null }, { timeoutMs: 0 },
+    { memoryBytes: 1 }, { cwd: null }, { cwd: '' }, { env: {} }, { env: { A: '1', B: '' } }, { user: 'nobody' }, { user: '' },
+  ]
+  const specs = variants.map((extra, i) => interner.spec(spec(`t${i}`, extra)))
+  for (const [i, a] of specs.entries()) {
+    for (const [j, b] of specs.entries()) {
+      if (i === j) continue
+      const same = (Object.keys(plainSpec(a)) as (keyof TaskSpec)[])
+        .filter((k) => !['name', 'at', 'deadline', 'digest'].includes(k))
+        .every((k) => JSON.stringify(a[k]) === JSON.stringify(b[k]))
+      assert.equal(same, false, `variants ${i} and ${j} read the same`)
+    }
+    assert.deepEqual(plainSpec(a), { ...spec(`t${i}`, variants[i]) })
+  }
+})
