@@ -8,7 +8,7 @@ import { daemonStats, mb } from './daemon-stats.js'
 import { parseArgs, report } from './report.js'
 
 const { quick } = parseArgs()
-const MINUTES = quick ? 1.5 : 5
+const MINUTES = Number(process.env['SOAK_MINUTES'] ?? (quick ? 1.5 : 5))
 const KEEP = 5000
 const WARM_UP_MS = 45_000
 
@@ -23,10 +23,16 @@ try {
   await new Promise((resolve) => setTimeout(resolve, WARM_UP_MS))
   const warm = await daemonStats(daemon.home, true)
   const samples: number[] = []
+  /** Each minute: RSS and heap after a full GC, to show a trend rather than two points. */
+  const trend: string[] = []
   while (Date.now() - started < MINUTES * 60_000) {
     await new Promise((resolve) => setTimeout(resolve, 15_000))
-    samples.push((await daemonStats(daemon.home)).memory.rss)
+    const collect = samples.length % 4 === 3
+    const { memory } = await daemonStats(daemon.home, collect)
+    samples.push(memory.rss)
+    if (collect) trend.push(`${((Date.now() - started) / 60_000).toFixed(0)} min ${mb(memory.rss).toFixed(0)}/${mb(memory.heapUsed).toFixed(1)}`)
   }
+  console.log(`RSS / heap after GC (MB), each minute: ${trend.join(', ')}`)
   const end = await daemonStats(daemon.home, true) as Awaited<ReturnType<typeof daemonStats>> & { lastSeq: number; firstSeq: number }
   const kept = end.lastSeq - end.firstSeq + 1
   report(`soak (${MINUTES} min, 8 runs a second)`, [

@@ -34,8 +34,14 @@ export function failureCause(event: Exited): string | null {
 
 export const groupKey = (task: string, cause: string, fingerprint: string): string => `${task}\u0000${cause}\u0000${fingerprint}`
 
+/** Where groups are counted: a Map, or a view that keeps a batch's changes apart until it is written. */
+export interface GroupTable {
+  get(key: string): ErrorGroup | undefined
+  set(key: string, group: ErrorGroup): unknown
+}
+
 /** Count one event into the groups; returns the group it changed, if any. */
-export function countFailure(groups: Map<string, ErrorGroup>, event: TaskEvent): ErrorGroup | null {
+export function countFailure(groups: GroupTable, event: TaskEvent): ErrorGroup | null {
   if (event.type !== 'run.exited') return null
   const cause = failureCause(event)
   if (cause === null) return null

@@ -101,7 +101,10 @@ export class LevelStore implements Store {
     const batch = this.db.batch()
     const put = (sub: Sub, key: string, value: Json): void => void batch.put(sub.prefix + key, JSON.stringify(value))
     let seq = this.seq
-    const groups = new Map(this.errorGroups)
+    // The groups this batch changes, over the ones in memory: nothing changes there before the write,
+    // and a commit costs the same with 10 groups as with 10,000.
+    const changed = new Map<string, ErrorGroup>()
+    const groups = { get: (key: string) => changed.get(key) ?? this.errorGroups.get(key), set: (key: string, group: ErrorGroup) => changed.set(key, group) }
     for (const event of events) {
       put(this.events, seqKey(event.seq), { v: SCHEMA_VERSION, ...event })
       batch.put(this.byTask.prefix + taskEventKey(event.task, event.seq), '{}')
@@ -114,7 +117,7 @@ export class LevelStore implements Store {
     put(this.meta, 'seq', { value: seq })
     await batch.write()
     this.seq = seq
-    for (const [key, group] of groups) this.errorGroups.set(key, group)
+    for (const [key, group] of changed) this.errorGroups.set(key, group)
   }
 
   async errors(): Promise<ErrorGroup[]> {

@@ -82,6 +82,18 @@ export function storeContract(backend: string, factory: StoreFactory): void {
       assert.equal(first?.stderr, 'boom f1')
     }))
 
+    it('counts two failures of one group in one batch twice, on top of what earlier batches counted', withStore(async (store) => {
+      const failed = (seq: number) => ({
+        seq, time: new Date(Date.UTC(2026, 10, 27) + seq * 1000).toISOString(), type: 'run.exited', task: 'a', code: 1, signal: null,
+        outcome: 'failed', durationMs: 5, fingerprint: 'f', stderr: 'boom',
+      }) as never
+      await store.commit([failed(1)], [], [])
+      await store.commit([failed(2), failed(3)], [], [])
+      const [group] = await store.errors()
+      assert.equal(group?.count, 3)
+      assert.equal(group?.lastSeen, new Date(Date.UTC(2026, 10, 27) + 3000).toISOString())
+    }))
+
     it('compacts the oldest events down to a number kept, in chunks, keeping seq, records and failure counts', withStore(async (store) => {
       const failed = (seq: number) => ({ ...dueEvent(seq, 'a'), type: 'run.exited', pid: 1, code: 2, signal: null, outcome: 'failed', durationMs: 1 }) as never
       await store.commit([addedEvent(1, 'a'), failed(2), ...[3, 4, 5, 6, 7, 8, 9, 10].map((seq) => dueEvent(seq, seq % 2 === 0 ? 'a' : 'b'))], [sampleTask('a')], [])
