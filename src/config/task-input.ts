@@ -1,5 +1,5 @@
 // The one schema of a task as people write it (ctl add, ecosystem file, tasks.add), and its resolution.
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { resolve } from 'node:path'
 import { z } from 'zod'
 import { DomainError } from '../core/errors.js'
@@ -131,7 +131,7 @@ function toBytes(value: string | number | null | undefined, total: number): numb
  * own keys, so JSON text is already canonical; only the free-form `env` needs its keys sorted.
  */
 export function digestOf(value: unknown): string {
-  const full = createHash('sha256').update(JSON.stringify(value, sortEnv)).digest('base64url')
+  const full = hash('sha256', JSON.stringify(value, sortEnv), 'base64url')
   // A slice would keep the whole 43-character string alive for as long as the task lives (~100 bytes
   // more a task); a copy of its 22 characters does not.
   return Buffer.from(full.slice(0, 22), 'latin1').toString('latin1')

@@ -5,15 +5,13 @@ import type { TaskEvent } from './types.js'
 
 export function reduce(state: State, logged: TaskEvent): State {
   state.seq = Math.max(state.seq, logged.seq)
-  const event = logged.type === 'task.added' || logged.type === 'task.updated'
-    ? { ...logged, spec: state.interner.spec(logged.spec) }
-    : logged
-  if (event.type === 'task.added') {
-    const task = newTask(event.spec, event.seq)
+  if (logged.type === 'task.added') {
+    const task = newTask(state.interner.spec(logged.spec), logged.seq)
     state.tasks.set(task.spec.name, task)
     index(state, task)
     return state
   }
+  const event = logged.type === 'task.updated' ? { ...logged, spec: state.interner.spec(logged.spec) } : logged
   const task = state.tasks.get(event.task)
   if (task === undefined) return state // e.g. the exit of a run whose task was removed
   unindex(state, task)
