@@ -4,11 +4,12 @@ import type { Task, TaskEvent, TaskSpec, TaskState } from './types.js'
 
 const FINISHED: ReadonlySet<TaskState> = new Set(['succeeded', 'failed', 'stopped'])
 
-export function isFinished(task: Task): boolean {
+export function isFinished(task: TaskRecord): boolean {
   return FINISHED.has(task.state)
 }
 
-export function newTask(spec: TaskSpec, seq: number): Task {
+/** The record of a task just added: scheduled, never run. */
+export function newRecord(spec: TaskSpec, seq: number): TaskRecord {
   return {
     spec,
     state: 'scheduled',
@@ -26,10 +27,17 @@ export function newTask(spec: TaskSpec, seq: number): Task {
     runStartedAt: null,
     rearm: false,
     peakMemory: null,
-    readyPos: -1,
-    timerPos: -1,
-    wakeAt: null,
   }
+}
+
+export function newTask(spec: TaskSpec, seq: number): Task {
+  return fromRecord(newRecord(spec, seq), spec)
+}
+
+/** A task's record alone, without its places in the queues: a copy the caller may change. */
+export function recordOf(task: Task): TaskRecord {
+  const { readyPos: _r, timerPos: _t, wakeAt: _w, ...record } = task
+  return record
 }
 
 /** A task as a store kept it: everything but its places in the queues. */
@@ -64,7 +72,7 @@ export function fromRecord(r: TaskRecord, spec: TaskSpec): Task {
 }
 
 /** Start a new cycle: a changed definition or a manual run after the task had finished. */
-function rearm(task: Task): void {
+function rearm(task: TaskRecord): void {
   task.attempts = 0
   task.consecutiveFailures = 0
   task.retryStep = 0
@@ -72,7 +80,7 @@ function rearm(task: Task): void {
 }
 
 /** Apply one event to its task, in place. The caller keeps the queues in order around it. */
-export function applyEvent(task: Task, event: TaskEvent): void {
+export function applyEvent(task: TaskRecord, event: TaskEvent): void {
   const time = Date.parse(event.time)
   switch (event.type) {
     case 'task.added':

@@ -3,7 +3,7 @@ import type { Action } from '../core/actions.js'
 import { decide, type Decision } from '../core/decide.js'
 import { reduce } from '../core/reducer.js'
 import type { State } from '../core/state.js'
-import { applyEvent, newTask } from '../core/task-record.js'
+import { applyEvent, newRecord, recordOf } from '../core/task-record.js'
 import type { NewEvent, TaskEvent } from '../core/types.js'
 import type { Store, StoredTask } from '../store/store.js'
 
@@ -122,30 +122,28 @@ export class Dispatcher {
     const drafts = new Map<string, StoredTask | null>()
     for (const event of events) {
       if (event.type === 'task.added') {
-        drafts.set(event.task, newTask(event.spec, event.seq))
+        drafts.set(event.task, newRecord(event.spec, event.seq))
         continue
       }
       if (event.type === 'task.removed') {
         drafts.set(event.task, null)
         continue
       }
-      const current = drafts.has(event.task) ? drafts.get(event.task) : this.state.tasks.get(event.task)
-      if (current == null) continue
-      const draft = { ...current } as Parameters<typeof applyEvent>[0]
-      applyEvent(draft, event)
-      drafts.set(event.task, draft)
+      let draft = drafts.get(event.task)
+      if (draft === undefined) {
+        const live = this.state.tasks.get(event.task)
+        if (live === undefined) continue
+        draft = recordOf(live)
+        drafts.set(event.task, draft)
+      }
+      if (draft !== null) applyEvent(draft, event)
     }
     const puts: StoredTask[] = []
     const removed: string[] = []
     for (const [name, draft] of drafts) {
       if (draft === null) removed.push(name)
-      else puts.push(toStored(draft))
+      else puts.push(draft)
     }
     return { puts, removed }
   }
-}
-
-function toStored(task: StoredTask & { readyPos?: number; timerPos?: number; wakeAt?: number | null }): StoredTask {
-  const { readyPos: _r, timerPos: _t, wakeAt: _w, ...stored } = task
-  return stored
 }
