@@ -75,7 +75,7 @@ function profileKey(p: Profile): string {
 export class Interner {
   private readonly strings = new Map<string, string>()
   private readonly backoffs = new Map<string, BackoffPolicy>()
-  /** Profiles by their JSON; an entry goes once no definition uses its profile. */
+  /** Profiles by their key; an entry goes once no definition uses its profile. */
   private readonly profiles = new Map<string, WeakRef<Profile>>()
   private readonly unused = new FinalizationRegistry<string>((key) => {
     if (this.profiles.get(key)?.deref() === undefined) this.profiles.delete(key)

@@ -2,7 +2,7 @@
 // without blocking, and available memory from systeminformation (which reads /proc/meminfo the same
 // way). systeminformation's own CPU sample is not used: on Linux it runs `cat /proc/stat` with
 // execSync, which stalls the daemon's tick for 10-20 ms, and moving it to a worker thread cost
-// ~20 MB of RSS and most of the idle daemon's CPU.
+// ~10 MB of RSS and most of the idle daemon's CPU.
 import { readFile } from 'node:fs/promises'
 import { cpus } from 'node:os'
 import si from 'systeminformation'
