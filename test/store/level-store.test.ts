@@ -36,6 +36,27 @@ describe('LevelStore on disk', () => {
     }
   })
 
+  it('loads every task record across many pages, exactly once each, and none of another sublevel', async () => {
+    const dir = await tempDir()
+    try {
+      const path = join(dir.path, 'db')
+      const first = await LevelStore.open(path)
+      const names = Array.from({ length: 2500 }, (_, i) => `t-${String(i).padStart(4, '0')}`)
+      for (let i = 0; i < names.length; i += 500) {
+        const part = names.slice(i, i + 500)
+        await first.commit(part.map((name, j) => addedEvent(i + j + 1, name)), part.map((name) => sampleTask(name)), [])
+      }
+      await first.close()
+      const second = await LevelStore.open(path)
+      const loaded = await second.loadTasks()
+      assert.deepEqual(loaded.map((t) => t.spec.name), names)
+      assert.ok(loaded.every((t) => !('v' in t)), 'the version field stays in the store')
+      await second.close()
+    } finally {
+      await dir.remove()
+    }
+  })
+
   it('refuses a second opener of the same database with a conflict naming the folder', async () => {
     const dir = await tempDir()
     const path = join(dir.path, 'db')
