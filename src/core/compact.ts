@@ -67,8 +67,13 @@ function profileKey(p: Profile): string {
   return [
     p.script, p.args.length === 0 ? '' : JSON.stringify(p.args), p.priority, p.front ? 1 : 0, p.retries, p.restart,
     opt(p.cron), opt(p.cronTz), b === null ? '' : `${b.baseMs}/${b.factor}/${b.capMs}`, p.timeoutMs ?? '',
-    p.memoryBytes ?? '', opt(p.cwd), p.env === EMPTY_ENV ? '' : JSON.stringify(p.env), opt(p.user),
+    p.memoryBytes ?? '', opt(p.cwd), isEmpty(p.env) ? '' : JSON.stringify(p.env), opt(p.user),
   ].join('\u0000')
+}
+
+function isEmpty(record: Record<string, string>): boolean {
+  for (const _ in record) return false
+  return true
 }
 
 /** Definitions of many tasks repeat the same script, folder and settings: one copy of each serves all. */
@@ -97,8 +102,12 @@ export class Interner {
     return new SharedSpec(spec.name, spec.at, spec.deadline, spec.digest, this.profile(spec))
   }
 
+  /** The profile of a definition: found by the key of its fields, built only the first time. */
   private profile(spec: TaskSpec): Profile {
-    const fields: Profile = {
+    const key = profileKey(spec)
+    const known = this.profiles.get(key)?.deref()
+    if (known !== undefined) return known
+    const profile: Profile = Object.freeze({
       script: this.string(spec.script),
       args: spec.args.length === 0 ? EMPTY_ARGS : Object.freeze(spec.args.map((a) => this.string(a))) as string[],
       priority: spec.priority,
@@ -111,13 +120,9 @@ export class Interner {
       timeoutMs: spec.timeoutMs,
       memoryBytes: spec.memoryBytes,
       cwd: this.string(spec.cwd),
-      env: Object.keys(spec.env).length === 0 ? EMPTY_ENV : Object.freeze({ ...spec.env }),
+      env: isEmpty(spec.env) ? EMPTY_ENV : Object.freeze({ ...spec.env }),
       user: this.string(spec.user),
-    }
-    const key = profileKey(fields)
-    const known = this.profiles.get(key)?.deref()
-    if (known !== undefined) return known
-    const profile = Object.freeze(fields)
+    })
     this.profiles.set(key, new WeakRef(profile))
     this.unused.register(profile, key)
     return profile
