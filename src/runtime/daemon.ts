@@ -62,6 +62,8 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
     // The launcher forks now, while this process is small: a fork costs more the bigger the parent.
     const spawner = options.spawner ?? new ProcessSpawner({ home: options.home.root, logs: options.home.logs })
     spawner.prepare?.()
+    // A boot that fails from here on lets the launcher go too (closing it twice is harmless).
+    closers.push(async () => spawner.close?.())
     const state = createState({ urgencyMs: settings.urgencyMs, backoff: settings.backoff, stableMs: settings.stableMs })
     state.seq = store.lastSeq
     for (const task of await store.loadTasks()) restore(state, task)

@@ -2,10 +2,15 @@
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
+import { readdirSync, readFileSync } from 'node:fs'
 import { Level } from 'level'
+import { flagName, parseSettings } from '../../src/config/daemon-settings.js'
+import { startDaemon } from '../../src/runtime/daemon.js'
+import { resolveHome } from '../../src/runtime/home.js'
 import { LevelStore } from '../../src/store/level-store.js'
 import { SCHEMA_VERSION, type TaskRecordV1 } from '../../src/store/schema.js'
 import { tempDir } from '../helpers/temp-dir.js'
+import { waitFor } from '../helpers/wait.js'
 
 const v1Task: TaskRecordV1 = {
   v: 1, name: 'legacy', script: '/bin/true', args: ['x'], at: '2026-01-02T03:04:05.000Z', deadline: '2026-01-03T00:00:00.000Z',
@@ -65,6 +70,19 @@ describe('schema migration', () => {
     }
   })
 
+  it('a daemon refuses to boot on records from a newer release, and leaves no launcher process behind', async () => {
+    const dir = await tempDir()
+    try {
+      const home = resolveHome(join(dir.path, 'home'))
+      await writeRaw(home.db, 'task', [['future', { ...v1Task, v: SCHEMA_VERSION + 1 }]])
+      await assert.rejects(startDaemon({ home, flags: parseSettings({ port: 0 }, flagName) }), /newer than this release/)
+      // The launcher is forked before the records load; a failed boot must let it go.
+      await waitFor(() => launchersOf(process.pid).length === 0, 'the launcher to exit', 5000)
+    } finally {
+      await dir.remove()
+    }
+  })
+
   it('refuses records from a newer release instead of misreading them', async () => {
     const dir = await tempDir()
     const path = join(dir.path, 'db')
@@ -78,3 +96,19 @@ describe('schema migration', () => {
     }
   })
 })
+
+/** Pids of this process's children running the launcher. */
+function launchersOf(parent: number): number[] {
+  const pids: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      if (ppid === parent && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('launcher.js')) pids.push(Number(entry))
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids
+}
