@@ -1,10 +1,12 @@
 // A real daemon in a child process, its ctl, its event stream, and a cleanup that leaves nothing behind.
 import { spawn, type ChildProcess } from 'node:child_process'
+import { after, before } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
 import { Client } from '../../src/cli/client.js'
 import type { TaskEvent } from '../../src/core/types.js'
 import type { TaskView } from '../../src/core/view.js'
+import { tempDir } from './temp-dir.js'
 import { alive, waitFor } from './wait.js'
 
 /** The built CLI (tests run from dist/test, the CLI is dist/src/cli/main.js). */
@@ -189,4 +191,31 @@ export class DaemonProcess {
     await client.call('events.subscribe', { since: 0 })
     this.client = client
   }
+}
+
+/** What a suite's daemon gives its tests, once its `before` hook has run. */
+export interface SuiteDaemon {
+  daemon: DaemonProcess
+  /** A temporary folder of the suite's own, for the files its scripts write. */
+  work: string
+}
+
+/**
+ * One daemon for a whole describe block (call it inside the block): started on a temporary home before
+ * the first test; after the last, stopped with every process it started, and both folders removed.
+ */
+export function daemonForSuite(flags: string[] = [], options: StartOptions = {}): SuiteDaemon {
+  const suite = {} as SuiteDaemon
+  const dirs: Awaited<ReturnType<typeof tempDir>>[] = []
+  before(async () => {
+    const [home, work] = [await tempDir(), await tempDir()]
+    dirs.push(home, work)
+    suite.work = work.path
+    suite.daemon = await DaemonProcess.start(home.path, flags, options)
+  })
+  after(async () => {
+    await suite.daemon?.cleanup()
+    for (const dir of dirs) await dir.remove()
+  })
+  return suite
 }
