@@ -1,9 +1,10 @@
 // The LevelDB store: event log, current task records and a per-task event index, one batch per change.
 import { Level } from 'level'
 import type { AbstractSublevel } from 'abstract-level'
-import type { TaskEvent } from '../core/types.js'
+import type { TaskEvent, TaskSpec } from '../core/types.js'
 import { DomainError } from '../core/errors.js'
 import { SCHEMA_VERSION, upgradeEvent, upgradeTask } from './schema.js'
+import { eventText, recordText } from './codec.js'
 import type { HistoryQuery, Store, StoredTask, TokenRecord } from './store.js'
 import { countFailure, groupKey, type ErrorGroup } from '../core/failures.js'
 
@@ -72,7 +73,7 @@ export class LevelStore implements Store {
 
   async loadTasks(): Promise<StoredTask[]> {
     const out: StoredTask[] = []
-    const rewrites: { type: 'put'; key: string; value: Json }[] = []
+    const rewrites: { type: 'put'; key: string; value: string }[] = []
     // Raw text from the root database in pages of 1000 (an entry at a time costs more than the reading
     // itself); the next page is read on LevelDB's thread while this one is parsed on ours.
     const { prefix } = this.tasks
@@ -84,14 +85,14 @@ export class LevelStore implements Store {
         for (const [key, text] of page) {
           const { task, changed } = upgradeTask(JSON.parse(text) as Json)
           out.push(task)
-          if (changed) rewrites.push({ type: 'put', key: key.slice(prefix.length), value: { v: SCHEMA_VERSION, ...task } })
+          if (changed) rewrites.push({ type: 'put', key, value: recordText(SCHEMA_VERSION, task) })
         }
       }
     } finally {
       await pending.catch(() => undefined)
       await iterator.close()
     }
-    if (rewrites.length > 0) await this.tasks.batch(rewrites)
+    if (rewrites.length > 0) await this.db.batch(rewrites)
     await this.meta.put('schema', { value: SCHEMA_VERSION })
     return out
   }
@@ -108,14 +109,17 @@ export class LevelStore implements Store {
     // and a commit costs the same with 10 groups as with 10,000.
     const changed = new Map<string, ErrorGroup>()
     const groups = { get: (key: string) => changed.get(key) ?? this.errorGroups.get(key), set: (key: string, group: ErrorGroup) => changed.set(key, group) }
+    // A definition is encoded once for its event and its record.
+    const specs = new Map<TaskSpec, string>()
+    const keepSpec = (spec: TaskSpec, text: string): void => void specs.set(spec, text)
     for (const event of events) {
-      putVersioned(this.events, seqKey(event.seq), event)
+      batch.put(this.events.prefix + seqKey(event.seq), eventText(SCHEMA_VERSION, event, keepSpec))
       batch.put(this.byTask.prefix + taskEventKey(event.task, event.seq), '{}')
       seq = Math.max(seq, event.seq)
       const group = countFailure(groups, event)
       if (group !== null) putVersioned(this.errs, groupKey(group.task, group.cause, group.fingerprint), group)
     }
-    for (const task of tasks) putVersioned(this.tasks, task.spec.name, task)
+    for (const task of tasks) batch.put(this.tasks.prefix + task.spec.name, recordText(SCHEMA_VERSION, task, specs.get(task.spec)))
     for (const name of removed) batch.del(this.tasks.prefix + name)
     put(this.meta, 'seq', { value: seq })
     await batch.write()
