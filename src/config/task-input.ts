@@ -128,17 +128,18 @@ function toBytes(value: string | number | null | undefined, total: number): numb
 
 /**
  * A stable digest of a definition as written. The schema rebuilds every object in the order of its
- * own keys, so JSON text is already canonical; only the free-form `env` needs its keys sorted.
+ * own keys, so JSON text is already canonical; only the free-form `env` needs its keys sorted (in a
+ * copy made only when there are keys to sort: a replacer function cost as much as the hash).
  */
-export function digestOf(value: unknown): string {
-  const full = hash('sha256', JSON.stringify(value, sortEnv), 'base64url')
+export function digestOf(written: Record<string, unknown>): string {
+  const env = written['env']
+  const canonical = env !== null && typeof env === 'object' && Object.keys(env).length > 1 ? { ...written, env: sortedKeys(env) } : written
+  const full = hash('sha256', JSON.stringify(canonical), 'base64url')
   // A slice would keep the whole 43-character string alive for as long as the task lives (~100 bytes
   // more a task); a copy of its 22 characters does not.
   return Buffer.from(full.slice(0, 22), 'latin1').toString('latin1')
 }
 
-function sortEnv(this: unknown, key: string, value: unknown): unknown {
-  if (key !== 'env' || value === null || typeof value !== 'object') return value
-  return Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+function sortedKeys(record: object): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
 }
-

@@ -81,6 +81,17 @@ describe('ecosystem files', () => {
     assert.notEqual(changed.digest, first?.digest)
   })
 
+  it('gives a definition the digest earlier releases stored for it (else every re-apply would count as a change)', () => {
+    const { tasks } = parseEcosystem({ tasks: [
+      { name: 'a', script: 'bin/a.sh', at: '+1h' },
+      { name: 'b', script: 'b.sh', env: { Z: '1', A: '2', M: '' }, args: ['x', 'y'], priority: 'low', retries: 0, timeout: '5s', memory: '64M', backoff: { base: '1s' } },
+      { name: 'c', script: 'c.sh', cron: '*/5 * * * *', tz: 'Europe/Paris', env: { ONLY: '1' }, cwd: 'w', user: 'nobody' },
+    ] }, '/srv/app')
+    const digests = tasks.map((t) => resolveTask(t, { now: 1_000, baseDir: '/srv/app', totalMemory: 2 ** 30 }).digest)
+    // Computed by the release before digests were made without a JSON replacer.
+    assert.deepEqual(digests, ['I6JOKx6z1Duxf7xSjuHgN-', 'aL5Qtqiskgy7ZSPwf_cfFB', 'PsXluTpFNU8xIYicTWF-5V'])
+  })
+
   it('ships a JSON Schema identical to the one generated from the validating schema', async () => {
     const shipped = await readFile(repo('ecosystem.schema.json'), 'utf8')
     assert.equal(shipped, renderSchema(), 'run npm run build to regenerate ecosystem.schema.json')
