@@ -9,6 +9,21 @@ import type { Store, StoredTask } from '../store/store.js'
 
 const noop = (): void => undefined
 
+/**
+ * Give new events their seq and time. In place: `decide` made them for this log alone, and a copy of
+ * each (events of many shapes through one spread) cost 2 µs an event, a twentieth of a big apply.
+ */
+function stampInPlace(events: NewEvent[], first: number, now: number): TaskEvent[] {
+  const time = new Date(now).toISOString()
+  let seq = first
+  const stamped = events as TaskEvent[]
+  for (const event of stamped) {
+    event.seq = seq++
+    event.time = time
+  }
+  return stamped
+}
+
 export type EventListener = (events: readonly TaskEvent[]) => void
 
 export class Dispatcher {
@@ -77,8 +92,8 @@ export class Dispatcher {
       } catch {
         continue
       }
-      const time = new Date(action.now).toISOString()
-      for (const event of events) stamped.push({ ...event, seq: seq++, time } as TaskEvent)
+      stamped.push(...stampInPlace(events, seq, action.now))
+      seq += events.length
     }
     return this.log(stamped)
   }
@@ -112,9 +127,7 @@ export class Dispatcher {
   }
 
   private stamp(events: NewEvent[], now: number): TaskEvent[] {
-    const time = new Date(now).toISOString()
-    let seq = this.nextSeq()
-    return events.map((event) => ({ ...event, seq: seq++, time }) as TaskEvent)
+    return stampInPlace(events, this.nextSeq(), now)
   }
 
   /** The records the events leave behind, computed on copies so nothing changes before the write. */
