@@ -1,6 +1,6 @@
 // Creating tasks and applying one event to one task: the per-task half of the reducer.
 import { effectivePriority } from './priority.js'
-import type { Task, TaskEvent, TaskSpec, TaskState } from './types.js'
+import type { Outcome, Priority, Task, TaskEvent, TaskSpec, TaskState } from './types.js'
 
 const FINISHED: ReadonlySet<TaskState> = new Set(['succeeded', 'failed', 'stopped'])
 
@@ -31,43 +31,117 @@ export function newRecord(spec: TaskSpec, seq: number): TaskRecord {
 }
 
 export function newTask(spec: TaskSpec, seq: number): Task {
-  return fromRecord(newRecord(spec, seq), spec)
+  return new LiveTask(spec, 'scheduled', spec.priority, spec.at, seq)
 }
 
 /** A task's record alone, without its places in the queues: a copy the caller may change. */
 export function recordOf(task: Task): TaskRecord {
-  const { readyPos: _r, timerPos: _t, wakeAt: _w, ...record } = task
-  return record
+  return {
+    spec: task.spec,
+    state: task.state,
+    priority: task.priority,
+    bumped: task.bumped,
+    consecutiveFailures: task.consecutiveFailures,
+    retryStep: task.retryStep,
+    attempts: task.attempts,
+    dueAt: task.dueAt,
+    queuedSeq: task.queuedSeq,
+    lastExitCode: task.lastExitCode,
+    lastOutcome: task.lastOutcome,
+    pid: task.pid,
+    pidStart: task.pidStart,
+    runStartedAt: task.runStartedAt,
+    rearm: task.rearm,
+    peakMemory: task.peakMemory,
+  }
 }
 
 /** A task as a store kept it: everything but its places in the queues. */
 export type TaskRecord = Omit<Task, 'readyPos' | 'timerPos' | 'wakeAt'>
 
-/**
- * A live task from its record, built field by field in `newTask`'s order: every task then has one
- * hidden class (a parsed record has its own, and its version field), and nothing else is carried over.
- */
+/** A live task from its record; nothing else is carried over. */
 export function fromRecord(r: TaskRecord, spec: TaskSpec): Task {
-  return {
-    spec,
-    state: r.state,
-    priority: r.priority,
-    bumped: r.bumped,
-    consecutiveFailures: r.consecutiveFailures,
-    retryStep: r.retryStep,
-    attempts: r.attempts,
-    dueAt: r.dueAt,
-    queuedSeq: r.queuedSeq,
-    lastExitCode: r.lastExitCode,
-    lastOutcome: r.lastOutcome,
-    pid: r.pid,
-    pidStart: r.pidStart,
-    runStartedAt: r.runStartedAt,
-    rearm: r.rearm,
-    peakMemory: r.peakMemory,
-    readyPos: -1,
-    timerPos: -1,
-    wakeAt: null,
+  // The definition's own date when they are equal: one boxed number for both, not two.
+  const task = new LiveTask(spec, r.state, r.priority, r.dueAt === spec.at ? spec.at : r.dueAt, r.queuedSeq)
+  task.bumped = r.bumped
+  task.consecutiveFailures = r.consecutiveFailures
+  task.retryStep = r.retryStep
+  task.attempts = r.attempts
+  task.lastExitCode = r.lastExitCode
+  task.lastOutcome = r.lastOutcome
+  task.pid = r.pid
+  task.pidStart = r.pidStart
+  task.runStartedAt = r.runStartedAt
+  task.rearm = r.rearm
+  task.peakMemory = r.peakMemory
+  return task
+}
+
+/** The fields of a task that keep their default until it first runs, fails or is bumped. */
+type Extras = Pick<Task, 'bumped' | 'consecutiveFailures' | 'retryStep' | 'attempts' | 'lastExitCode' | 'lastOutcome' | 'pid' | 'pidStart' | 'runStartedAt' | 'rearm' | 'peakMemory'>
+
+const NO_EXTRAS: Readonly<Extras> = Object.freeze({
+  bumped: false, consecutiveFailures: 0, retryStep: 0, attempts: 0, lastExitCode: null, lastOutcome: null, pid: null,
+  pidStart: null, runStartedAt: null, rearm: false, peakMemory: null,
+})
+
+/**
+ * A live task, made for 100k of them in memory. It holds the fields the queues read on every tick;
+ * the others, at their default until the task first runs, live in one object made on the first change:
+ * 9 fields instead of 19 (-80 B a task). Read and written like a plain `Task`, but a spread of it
+ * would miss those fields: `recordOf` (and JSON) give them all.
+ */
+class LiveTask implements Task {
+  readyPos = -1
+  timerPos = -1
+  wakeAt: number | null = null
+  private extras: Extras | null = null
+
+  constructor(
+    public spec: TaskSpec,
+    public state: TaskState,
+    public priority: Priority,
+    public dueAt: number,
+    public queuedSeq: number,
+  ) {}
+
+  private get more(): Readonly<Extras> {
+    return this.extras ?? NO_EXTRAS
+  }
+
+  private change<K extends keyof Extras>(key: K, value: Extras[K]): void {
+    if (this.extras === null) {
+      if (value === NO_EXTRAS[key]) return
+      this.extras = { ...NO_EXTRAS }
+    }
+    this.extras[key] = value
+  }
+
+  get bumped(): boolean { return this.more.bumped }
+  set bumped(value: boolean) { this.change('bumped', value) }
+  get consecutiveFailures(): number { return this.more.consecutiveFailures }
+  set consecutiveFailures(value: number) { this.change('consecutiveFailures', value) }
+  get retryStep(): number { return this.more.retryStep }
+  set retryStep(value: number) { this.change('retryStep', value) }
+  get attempts(): number { return this.more.attempts }
+  set attempts(value: number) { this.change('attempts', value) }
+  get lastExitCode(): number | null { return this.more.lastExitCode }
+  set lastExitCode(value: number | null) { this.change('lastExitCode', value) }
+  get lastOutcome(): Outcome | null { return this.more.lastOutcome }
+  set lastOutcome(value: Outcome | null) { this.change('lastOutcome', value) }
+  get pid(): number | null { return this.more.pid }
+  set pid(value: number | null) { this.change('pid', value) }
+  get pidStart(): string | null { return this.more.pidStart }
+  set pidStart(value: string | null) { this.change('pidStart', value) }
+  get runStartedAt(): number | null { return this.more.runStartedAt }
+  set runStartedAt(value: number | null) { this.change('runStartedAt', value) }
+  get rearm(): boolean { return this.more.rearm }
+  set rearm(value: boolean) { this.change('rearm', value) }
+  get peakMemory(): number | null { return this.more.peakMemory }
+  set peakMemory(value: number | null) { this.change('peakMemory', value) }
+
+  toJSON(): TaskRecord {
+    return recordOf(this)
   }
 }
 

@@ -5,7 +5,8 @@ import { DomainError } from '../../src/core/errors.js'
 import { createState } from '../../src/core/state.js'
 import { decide } from '../../src/core/decide.js'
 import { restore } from '../../src/core/reducer.js'
-import type { Task, TaskEvent } from '../../src/core/types.js'
+import { recordOf, type TaskRecord } from '../../src/core/task-record.js'
+import type { TaskEvent } from '../../src/core/types.js'
 import { brief, CoreDriver, spec, T0, type Step } from '../helpers/core-driver.js'
 
 const MIN = 60_000
@@ -199,7 +200,7 @@ test('boot turns runs left running into run.exited interrupted, then task.due, w
   const before = new CoreDriver()
   before.add('t', { retries: 0 })
   before.startDue()
-  const record = JSON.parse(JSON.stringify(before.task('t'))) as Task // as the store keeps it
+  const record = JSON.parse(JSON.stringify(recordOf(before.task('t')))) as TaskRecord // as the store keeps it
   const d = new CoreDriver({ now: T0 + 5000 })
   restore(d.state, record)
   d.state.seq = before.state.seq
