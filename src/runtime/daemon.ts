@@ -66,7 +66,7 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
     closers.push(async () => spawner.close?.())
     const state = createState({ urgencyMs: settings.urgencyMs, backoff: settings.backoff, stableMs: settings.stableMs })
     state.seq = store.lastSeq
-    for (const task of await store.loadTasks()) restore(state, task)
+    await store.forEachTask((task) => restore(state, task))
     // Runs a crashed daemon left behind end before anything starts again, so no task runs twice at once.
     await endGroups(leftoverGroups(state, options.home.root), spawner, settings.killTimeoutMs)
     const probe = options.probe ?? systemProbe()

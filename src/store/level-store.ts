@@ -73,6 +73,11 @@ export class LevelStore implements Store {
 
   async loadTasks(): Promise<StoredTask[]> {
     const out: StoredTask[] = []
+    await this.forEachTask((task) => out.push(task))
+    return out
+  }
+
+  async forEachTask(visit: (task: StoredTask) => void): Promise<void> {
     const rewrites: { type: 'put'; key: string; value: string }[] = []
     // Raw text from the root database in pages of 1000 (an entry at a time costs more than the reading
     // itself); the next page is read on LevelDB's thread while this one is parsed on ours.
@@ -84,7 +89,7 @@ export class LevelStore implements Store {
         pending = iterator.nextv(1000)
         for (const [key, text] of page) {
           const { task, changed } = upgradeTask(JSON.parse(text) as Json)
-          out.push(task)
+          visit(task)
           if (changed) rewrites.push({ type: 'put', key, value: recordText(SCHEMA_VERSION, task) })
         }
       }
@@ -94,7 +99,6 @@ export class LevelStore implements Store {
     }
     if (rewrites.length > 0) await this.db.batch(rewrites)
     await this.meta.put('schema', { value: SCHEMA_VERSION })
-    return out
   }
 
   async commit(events: TaskEvent[], tasks: StoredTask[], removed: string[]): Promise<void> {

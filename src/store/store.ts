@@ -27,6 +27,12 @@ export interface TokenRecord {
 export interface Store {
   /** Seq of the last event ever committed; seqs are never reused, also across restarts. */
   readonly lastSeq: number
+  /**
+   * Every task record, handed to `visit` one at a time as it is read: at boot no record outlives the
+   * task built from it, so 100k of them are never held at once.
+   */
+  forEachTask(visit: (task: StoredTask) => void): Promise<void>
+  /** Every task record at once. */
   loadTasks(): Promise<StoredTask[]>
   /** One atomic write: the events, the new records of the tasks they touched, the removed names. */
   commit(events: TaskEvent[], tasks: StoredTask[], removed: string[]): Promise<void>

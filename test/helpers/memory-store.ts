@@ -20,6 +20,10 @@ export class MemoryStore implements Store {
     return [...this.tasks.values()].map((t) => asStored(t))
   }
 
+  async forEachTask(visit: (task: StoredTask) => void): Promise<void> {
+    for (const task of await this.loadTasks()) visit(task)
+  }
+
   async commit(events: TaskEvent[], tasks: StoredTask[], removed: string[]): Promise<void> {
     const copies = asStored({ events, tasks })
     this.events.push(...copies.events)

@@ -1,7 +1,7 @@
 // The behaviour every Store must share (LevelDB now, a shared database later): one suite, run per backend.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import type { Store } from '../../src/store/store.js'
+import type { Store, StoredTask } from '../../src/store/store.js'
 import { addedEvent, dueEvent, sampleTask } from '../helpers/sample-records.js'
 
 export interface StoreFactory {
@@ -33,6 +33,14 @@ export function storeContract(backend: string, factory: StoreFactory): void {
       assert.equal(task?.spec.name, 'a')
       assert.equal(task?.state, 'ready')
       assert.deepEqual((await store.history({ limit: 10 })).map((e) => e.seq), [1, 2])
+    }))
+
+    it('hands every task record to forEachTask once, as loadTasks gives them', withStore(async (store) => {
+      await store.commit([addedEvent(1, 'a'), addedEvent(2, 'b')], [sampleTask('a', { state: 'ready', attempts: 2 }), sampleTask('b')], [])
+      const visited: StoredTask[] = []
+      await store.forEachTask((task) => visited.push(task))
+      assert.deepEqual(visited, await store.loadTasks())
+      assert.deepEqual(visited.map((t) => [t.spec.name, t.state, t.attempts]), [['a', 'ready', 2], ['b', 'scheduled', 0]])
     }))
 
     it('gives the latest N events oldest first, for all tasks or for one', withStore(async (store) => {
