@@ -142,8 +142,7 @@ function clockEvents(state: State, now: number): NewEvent[] {
 /** After a crash, runs still marked running were cut short: record them and queue them again. */
 function boot(state: State, now: number): Decision {
   const events: NewEvent[] = []
-  for (const task of state.tasks.values()) {
-    if (task.pid === null) continue
+  for (const task of state.running) {
     events.push(...exitEvents(state, {
       type: 'exited', now, name: task.spec.name, pid: task.pid, code: null, signal: null, cause: 'shutdown', jitter: 0,
     }))
