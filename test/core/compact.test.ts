@@ -2,6 +2,7 @@
 // copies as the full definition it stands for.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import fc from 'fast-check'
 import { Interner, plainSpec } from '../../src/core/compact.js'
 import type { TaskSpec } from '../../src/core/types.js'
 
@@ -60,4 +61,23 @@ test('definitions that differ in any shared field, even null against empty, neve
     }
     assert.deepEqual(plainSpec(a), { ...spec(`t${i}`, variants[i]) })
   }
+})
+
+test('any sequence of definitions, each interned after the others, reads back as itself', () => {
+  // Few values per field, so that profiles repeat and differ by one field: the cases the recent-profile check must tell apart.
+  const extra = fc.record({
+    script: fc.constantFrom('/a.sh', '/b.sh'), args: fc.constantFrom<string[]>([], ['x'], ['x', 'y'], ['y']), priority: fc.constantFrom('high', 'medium' as const),
+    front: fc.boolean(), retries: fc.constantFrom(0, 3), cron: fc.constantFrom(null, '* * * * *'), cronTz: fc.constantFrom(null, 'UTC'),
+    backoff: fc.constantFrom(null, { baseMs: 1, factor: 2, capMs: 3 }, { baseMs: 1, factor: 2, capMs: 4 }),
+    timeoutMs: fc.constantFrom(null, 0, 10), cwd: fc.constantFrom(null, '', '/tmp'),
+    env: fc.constantFrom({}, { A: '1' }, { A: '2' }, { A: '1', B: '1' }, { B: '1', A: '1' }), user: fc.constantFrom(null, 'nobody'),
+  }, { noNullPrototype: true })
+  fc.assert(fc.property(fc.array(extra, { minLength: 1, maxLength: 30 }), (extras) => {
+    const interner = new Interner()
+    extras.forEach((fields, i) => {
+      const original = spec(`t${i}`, fields)
+      assert.deepEqual(plainSpec(interner.spec(original)), plainSpec(original))
+      assert.deepEqual(Object.keys(interner.spec(original).env), Object.keys(original.env))
+    })
+  }), { numRuns: 300 })
 })
