@@ -11,6 +11,7 @@ import { LevelStore } from '../../src/store/level-store.js'
 import { SCHEMA_VERSION, type TaskRecordV1 } from '../../src/store/schema.js'
 import { tempDir } from '../helpers/temp-dir.js'
 import { waitFor } from '../helpers/wait.js'
+import { sampleSpec, sampleTask } from '../helpers/sample-records.js'
 
 const v1Task: TaskRecordV1 = {
   v: 1, name: 'legacy', script: '/bin/true', args: ['x'], at: '2026-01-02T03:04:05.000Z', deadline: '2026-01-03T00:00:00.000Z',
@@ -46,6 +47,34 @@ describe('schema migration', () => {
       const raw = await db.sublevel<string, Record<string, unknown>>('task', { valueEncoding: 'json' }).get('legacy')
       assert.equal(raw?.['v'], SCHEMA_VERSION)
       await db.close()
+    } finally {
+      await dir.remove()
+    }
+  })
+
+  it('reads what the previous release (version 2, whole records) wrote, and rewrites its records compactly', async () => {
+    const dir = await tempDir()
+    const path = join(dir.path, 'db')
+    const spec = sampleSpec('v2task', { args: ['a'], priority: 'low', env: { K: 'v' } })
+    const record = sampleTask('v2task', { spec, priority: 'low', state: 'retrying', attempts: 2, consecutiveFailures: 2, dueAt: spec.at + 5, lastExitCode: 1, lastOutcome: 'failed' })
+    const added = { v: 2, seq: 1, time: '2026-11-27T00:00:00.000Z', type: 'task.added', task: 'v2task', spec }
+    try {
+      await writeRaw(path, 'task', [['v2task', { v: 2, ...record }]])
+      await writeRaw(path, 'ev', [['0000000000000001', added]])
+      await writeRaw(path, 'tev', [['v2task:0000000000000001', {}]])
+      const store = await LevelStore.open(path)
+      assert.deepEqual(await store.loadTasks(), [record])
+      const { v: _v, ...event } = added
+      assert.deepEqual(await store.history({ task: 'v2task', limit: 10 }), [event])
+      await store.close()
+      const db = new Level<string, Record<string, unknown>>(path, { valueEncoding: 'json' })
+      const raw = await db.sublevel<string, Record<string, unknown>>('task', { valueEncoding: 'json' }).get('v2task')
+      await db.close()
+      assert.equal(raw?.['v'], SCHEMA_VERSION)
+      assert.ok(!('bumped' in (raw ?? {})) && !('pid' in (raw ?? {})), 'fields at their default are left out')
+      const again = await LevelStore.open(path)
+      assert.deepEqual(await again.loadTasks(), [record])
+      await again.close()
     } finally {
       await dir.remove()
     }
