@@ -8,26 +8,17 @@ export function isFinished(task: TaskRecord): boolean {
   return FINISHED.has(task.state)
 }
 
+/** The fields of a task that keep their default until it first runs, fails or is bumped. */
+type Extras = Pick<Task, 'bumped' | 'consecutiveFailures' | 'retryStep' | 'attempts' | 'lastExitCode' | 'lastOutcome' | 'pid' | 'pidStart' | 'runStartedAt' | 'rearm' | 'peakMemory'>
+
+const NO_EXTRAS: Readonly<Extras> = Object.freeze({
+  bumped: false, consecutiveFailures: 0, retryStep: 0, attempts: 0, lastExitCode: null, lastOutcome: null, pid: null,
+  pidStart: null, runStartedAt: null, rearm: false, peakMemory: null,
+})
+
 /** The record of a task just added: scheduled, never run. */
 export function newRecord(spec: TaskSpec, seq: number): TaskRecord {
-  return {
-    spec,
-    state: 'scheduled',
-    priority: spec.priority,
-    bumped: false,
-    consecutiveFailures: 0,
-    retryStep: 0,
-    attempts: 0,
-    dueAt: spec.at,
-    queuedSeq: seq,
-    lastExitCode: null,
-    lastOutcome: null,
-    pid: null,
-    pidStart: null,
-    runStartedAt: null,
-    rearm: false,
-    peakMemory: null,
-  }
+  return { spec, state: 'scheduled', priority: spec.priority, dueAt: spec.at, queuedSeq: seq, ...NO_EXTRAS }
 }
 
 export function newTask(spec: TaskSpec, seq: number): Task {
@@ -76,14 +67,6 @@ export function fromRecord(r: TaskRecord, spec: TaskSpec): Task {
   task.peakMemory = r.peakMemory
   return task
 }
-
-/** The fields of a task that keep their default until it first runs, fails or is bumped. */
-type Extras = Pick<Task, 'bumped' | 'consecutiveFailures' | 'retryStep' | 'attempts' | 'lastExitCode' | 'lastOutcome' | 'pid' | 'pidStart' | 'runStartedAt' | 'rearm' | 'peakMemory'>
-
-const NO_EXTRAS: Readonly<Extras> = Object.freeze({
-  bumped: false, consecutiveFailures: 0, retryStep: 0, attempts: 0, lastExitCode: null, lastOutcome: null, pid: null,
-  pidStart: null, runStartedAt: null, rearm: false, peakMemory: null,
-})
 
 /**
  * A live task, made for 100k of them in memory. It holds the fields the queues read on every tick;
