@@ -5,7 +5,7 @@ import { Level } from 'level'
 import { DaemonProcess, fixture, runCli } from '../test/helpers/daemon-process.js'
 import { tempDir } from '../test/helpers/temp-dir.js'
 import { Client } from '../src/cli/client.js'
-import { inParts } from '../src/cli/commands/ctl/apply.js'
+import { applyInParts, inParts } from '../src/cli/commands/ctl/apply.js'
 import { parseArgs, report, type Row } from './report.js'
 import { resolveTask, taskInputSchema } from '../src/config/task-input.js'
 import { newRecord } from '../src/core/task-record.js'
@@ -61,10 +61,10 @@ try {
 
   const { token } = await daemon.ctlJson<{ token: string }>(['token', 'create', '--scope', 'admin'])
   const client = await Client.connectUrl(`ws://127.0.0.1:${daemon.port}/ws`, token)
-  const parts = inParts(tasks('ws'))
+  const wsTasks = tasks('ws')
+  const parts = inParts(wsTasks).length
   start = performance.now()
-  for (const part of parts.slice(0, -1)) await client.call('tasks.apply', { tasks: part, more: true })
-  await client.call('tasks.apply', { tasks: parts.at(-1) ?? [] })
+  await applyInParts(client, wsTasks, { prune: false, baseDir: process.cwd() })
   const wsMs = performance.now() - start
   client.close()
 
@@ -72,7 +72,7 @@ try {
   const rows: Row[] = [
     { what: `raw LevelDB batches of ${N} tasks (the store's event, index entry and record text, 1000 a batch)`, value: rate(rawMs), unit: 'tasks/s' },
     { what: `ctl apply of ${N} tasks (whole command, validation and one atomic batch)`, value: rate(ctlMs), unit: 'tasks/s', target: 50_000, higherIsBetter: true, extra: `${ctlMs.toFixed(0)} ms, ${(rawMs / ctlMs).toFixed(2)}x raw` },
-    { what: `WebSocket tasks.apply of ${N} tasks in ${parts.length} parts`, value: rate(wsMs), unit: 'tasks/s', target: 50_000, higherIsBetter: true, extra: `${wsMs.toFixed(0)} ms, ${(rawMs / wsMs).toFixed(2)}x raw` },
+    { what: `WebSocket tasks.apply of ${N} tasks in ${parts} parts, sent without waiting`, value: rate(wsMs), unit: 'tasks/s', target: 50_000, higherIsBetter: true, extra: `${wsMs.toFixed(0)} ms, ${(rawMs / wsMs).toFixed(2)}x raw` },
   ]
   report('enqueue', rows)
 } finally {

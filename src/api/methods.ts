@@ -5,15 +5,13 @@ import { DomainError, notFound } from '../core/errors.js'
 import type { Task, TaskSpec } from '../core/types.js'
 import { taskView, type TaskView } from '../core/view.js'
 import { duplicateNames } from '../config/ecosystem.js'
-import { resolveTask, taskInputSchema } from '../config/task-input.js'
-import { scriptProblem } from '../config/script-check.js'
-import { got, issueMessages, parseOrThrow } from '../config/validation.js'
+import { got, parseOrThrow } from '../config/validation.js'
 import { NAME_PATTERN } from '../config/task-input.js'
 import { readLog } from '../runtime/log-reader.js'
-import { userProblem } from '../runtime/users.js'
 import { existsSync } from 'node:fs'
 import { logPath } from '../runtime/log-files.js'
 import { allows, type DaemonContext, type Scope } from './context.js'
+import { applyLabel, TaskIntake } from './task-intake.js'
 
 export interface Method {
   scope: Scope
@@ -66,35 +64,13 @@ function getTask(ctx: DaemonContext, name: string): Task {
   return task
 }
 
-/** Validate and resolve task inputs, then check every script; all problems at once, each by task and field. */
-async function specsOf(ctx: DaemonContext, inputs: unknown[], baseDir: string, label: (i: number) => string): Promise<TaskSpec[]> {
-  const problems: string[] = []
-  const specs: TaskSpec[] = []
-  const now = ctx.clock.now()
-  const where = (i: number, message: string): string => (label(i) === '' ? message : `${label(i)}.${message}`)
-  for (const [i, raw] of inputs.entries()) {
-    const parsed = taskInputSchema.safeParse(raw)
-    if (!parsed.success) {
-      problems.push(...issueMessages(parsed.error.issues).map((m) => where(i, m)))
-      continue
-    }
-    try {
-      specs.push(resolveTask(parsed.data, { now, baseDir, totalMemory: ctx.totalMemory }))
-    } catch (error) {
-      if (!(error instanceof DomainError)) throw error
-      problems.push(where(i, error.message))
-    }
-  }
-  const checks = new Map<string, Promise<string | null>>()
-  for (const spec of specs) if (!checks.has(spec.script)) checks.set(spec.script, scriptProblem(spec.script))
-  for (const [i, spec] of specs.entries()) {
-    const problem = await checks.get(spec.script)
-    if (problem != null) problems.push(where(i, `script: ${problem}`))
-    const userIssue = spec.user === null ? null : userProblem(spec.user)
-    if (userIssue !== null) problems.push(where(i, `user: ${userIssue}`))
-  }
-  if (problems.length > 0) throw new DomainError('invalid', problems.join('\n'))
-  return specs
+/** Apply every task an intake took, all or nothing; `baseDir` resolves those taken without one. */
+export async function applyIntake(ctx: DaemonContext, intake: TaskIntake, baseDir: string | undefined, prune: boolean | undefined): Promise<unknown> {
+  const specs = await intake.finish(baseDir ?? process.cwd())
+  const duplicates = duplicateNames(specs)
+  if (duplicates.length > 0) throw new DomainError('invalid', duplicates.join('\n'))
+  const decision = await ctx.supervisor.request({ type: 'apply', now: ctx.clock.now(), specs, prune: prune ?? false })
+  return summarize(decision.events)
 }
 
 /** A change to one named task that answers with the task as it is afterwards. */
@@ -124,22 +100,20 @@ export const methods: Record<string, Method> = {
   'tasks.add': {
     scope: 'admin',
     async handle(ctx, params) {
-      const [spec] = await specsOf(ctx, [params], process.cwd(), () => '')
-      await ctx.supervisor.request({ type: 'add', now: ctx.clock.now(), spec: spec as TaskSpec })
-      return viewOf(ctx, getTask(ctx, (spec as TaskSpec).name))
+      const intake = new TaskIntake(ctx, () => '')
+      intake.take([params], process.cwd())
+      const [spec] = (await intake.finish(process.cwd())) as [TaskSpec]
+      await ctx.supervisor.request({ type: 'add', now: ctx.clock.now(), spec })
+      return viewOf(ctx, getTask(ctx, spec.name))
     },
   },
   'tasks.apply': {
     scope: 'admin',
     async handle(ctx, params) {
       const { tasks, prune, baseDir } = parseOrThrow(applyParams, params)
-      const names = tasks.map((t) => (t as { name?: unknown } | null)?.name)
-      const label = (i: number): string => `tasks[${i}]${typeof names[i] === 'string' ? ` (${String(names[i])})` : ''}`
-      const specs = await specsOf(ctx, tasks, baseDir ?? process.cwd(), label)
-      const duplicates = duplicateNames(specs)
-      if (duplicates.length > 0) throw new DomainError('invalid', duplicates.join('\n'))
-      const decision = await ctx.supervisor.request({ type: 'apply', now: ctx.clock.now(), specs, prune: prune ?? false })
-      return summarize(decision.events)
+      const intake = new TaskIntake(ctx, applyLabel)
+      intake.take(tasks, baseDir)
+      return applyIntake(ctx, intake, baseDir, prune)
     },
   },
   'tasks.run': taskVerb('run'),

@@ -5,7 +5,8 @@ import type { Metrics } from '../runtime/supervisor.js'
 import { z } from 'zod'
 import { parseOrThrow, issueMessages } from '../config/validation.js'
 import { allows, type DaemonContext, type Scope } from './context.js'
-import { call } from './methods.js'
+import { applyIntake, call } from './methods.js'
+import { applyLabel, TaskIntake } from './task-intake.js'
 import { errorAnswer, requestSchema, type Answer } from './protocol.js'
 
 const subscribeParams = z.strictObject({
@@ -14,16 +15,18 @@ const subscribeParams = z.strictObject({
 const REPLAY_PAGE = 1000
 /** Tasks one connection may stage across the parts of one apply. */
 export const MAX_STAGED_TASKS = 1_000_000
-const applyPart = z.looseObject({
+const applyPart = z.strictObject({
   tasks: z.array(z.unknown(), { error: 'expected an array of tasks' }),
   more: z.boolean({ error: 'expected true or false' }).optional(),
+  prune: z.boolean({ error: 'expected true or false' }).optional(),
+  baseDir: z.string({ error: 'expected a folder path' }).optional(),
 })
 
 export class Session {
   private unsubscribe: (() => void) | null = null
   private unsubscribeMetrics: (() => void) | null = null
-  /** Tasks of an apply sent in parts (`more: true`), applied together with the last part. */
-  private staged: unknown[] = []
+  /** The tasks of an apply sent in parts (`more: true`) so far, or `refused` once one of its parts was. */
+  private staged: TaskIntake | 'refused' | null = null
 
   constructor(
     private readonly ctx: DaemonContext,
@@ -69,20 +72,31 @@ export class Session {
 
   /**
    * An ecosystem too big for one frame comes in parts: every part but the last says `more: true` and
-   * is only kept; the last one applies them all at once, all or nothing.
+   * is validated (and resolved, when it names its `baseDir`) on arrival, while the client sends the
+   * next; the last one applies them all at once, all or nothing, or lists every problem of every part.
+   * A client may send every part without waiting for the answers: once a part is refused, the parts
+   * after it are refused too, up to and including the last one, so nothing of that apply is applied.
    */
   private async apply(params: unknown): Promise<unknown> {
     if (!allows(this.scope, 'admin')) return call(this.ctx, this.scope, 'tasks.apply', params)
-    const { tasks, more, ...rest } = parseOrThrow(applyPart, params)
-    if (this.staged.length + tasks.length > MAX_STAGED_TASKS) {
-      this.staged = []
-      throw new DomainError('invalid', `tasks: more than ${MAX_STAGED_TASKS} tasks in one apply`)
+    const previous = this.staged
+    this.staged = null
+    const more = (params as { more?: unknown } | null)?.more === true
+    try {
+      if (previous === 'refused') throw new DomainError('invalid', 'tasks: an earlier part of this apply was refused; nothing of it is applied')
+      const { tasks, prune, baseDir } = parseOrThrow(applyPart, params)
+      const intake = previous ?? new TaskIntake(this.ctx, applyLabel)
+      if (intake.size + tasks.length > MAX_STAGED_TASKS) {
+        throw new DomainError('invalid', `tasks: more than ${MAX_STAGED_TASKS} tasks in one apply`)
+      }
+      intake.take(tasks, baseDir)
+      if (!more) return await applyIntake(this.ctx, intake, baseDir, prune)
+      this.staged = intake
+      return { staged: intake.size }
+    } catch (error) {
+      if (more) this.staged = 'refused'
+      throw error
     }
-    for (const task of tasks) this.staged.push(task)
-    if (more === true) return { staged: this.staged.length }
-    const all = this.staged
-    this.staged = []
-    return call(this.ctx, this.scope, 'tasks.apply', { ...rest, tasks: all })
   }
 
   /**

@@ -83,6 +83,19 @@ describe('applying 100,000 tasks', { timeout: 300_000 }, () => {
     assert.equal(status.basePriority, 'high')
   })
 
+  it('refuses a big file with a bad task in its first part and in its last, naming both (exit 1, nothing changes)', { timeout: 120_000 }, async () => {
+    const tasks: Record<string, unknown>[] = Array.from({ length: COUNT }, (_v, i) => ({ name: `t${i}`, script: 'bin/job.sh', at: '+1d', priority: 'medium' }))
+    Object.assign(tasks[0] as object, { priority: 'urgent' })
+    Object.assign(tasks[COUNT - 1] as object, { at: 'someday' })
+    const file = join(eco.path, 'bad-ends.json')
+    await writeFile(file, JSON.stringify({ tasks }))
+    const refused = await daemon.ctl(['apply', file])
+    assert.equal(refused.code, 1, refused.stdout)
+    assert.match(refused.stderr, /tasks\[0\] \(t0\)\.priority: expected high\|medium\|low/)
+    assert.match(refused.stderr, new RegExp(`tasks\\[${COUNT - 1}\\] \\(t${COUNT - 1}\\)\\.at: expected`))
+    for (const name of ['t0', 't12345', `t${COUNT - 1}`]) assert.equal((await daemon.ctlJson<TaskView>(['status', name])).basePriority, 'high')
+  })
+
   it('keeps streaming to a subscriber that reads, and cuts off one that lets events pile up', { timeout: 120_000 }, async () => {
     const reader = await WsClient.connect(daemon.port, { token: read.token })
     const sleeper = await WsClient.connect(daemon.port, { token: read.token })

@@ -100,6 +100,34 @@ describe('WebSocket protocol robustness', () => {
     for (const name of ['part-c', 'part-d']) assert.equal((await client.result<TaskView>('tasks.get', { name })).state, 'scheduled')
   })
 
+  it('takes parts sent without waiting; a refused part voids every part after it up to the last', async () => {
+    const ok = (name: string): Record<string, unknown> => ({ name, script: fixture('ok.sh'), at: '+1h' })
+    const answers = await Promise.all([
+      client.request('tasks.apply', { tasks: [ok('piped-a')], more: true }),
+      client.request('tasks.apply', { tasks: 'piped-b', more: true }),
+      client.request('tasks.apply', { tasks: [ok('piped-c')], more: true }),
+      client.request('tasks.apply', { tasks: [ok('piped-d')] }),
+    ])
+    assert.deepEqual(answers[0]?.result, { staged: 1 })
+    assert.equal(answers[1]?.error?.code, 'invalid')
+    assert.match(answers[1]?.error?.message ?? '', /^tasks: expected an array/)
+    for (const answer of answers.slice(2)) {
+      assert.equal(answer.error?.code, 'invalid')
+      assert.match(answer.error?.message ?? '', /earlier part of this apply was refused/)
+    }
+    for (const name of ['piped-a', 'piped-c', 'piped-d']) assert.equal((await client.request('tasks.get', { name })).error?.code, 'not_found', name)
+
+    const next = await Promise.all([
+      client.request('tasks.apply', { tasks: [ok('piped-e'), { name: 'piped-bad', script: fixture('ok.sh'), at: 'someday' }], more: true }),
+      client.request('tasks.apply', { tasks: [ok('piped-f'), { ...ok('piped-g'), retries: -1 }] }),
+    ])
+    assert.deepEqual(next[0]?.result, { staged: 2 }, 'a part with bad tasks is kept; its problems come with the last answer')
+    assert.equal(next[1]?.error?.code, 'invalid')
+    assert.match(next[1]?.error?.message ?? '', /tasks\[1\] \(piped-bad\)\.at: expected/)
+    assert.match(next[1]?.error?.message ?? '', /tasks\[3\] \(piped-g\)\.retries: expected/)
+    assert.deepEqual(await client.result('tasks.apply', { tasks: [ok('piped-h')] }), { added: 1, updated: 0, removed: 0 }, 'the next apply starts afresh')
+  })
+
   it('closes a connection that sends an 8 MiB frame with 1009; the daemon serves new ones', async () => {
     const big = await WsClient.connect(daemon.port, { token: admin.token })
     big.send(JSON.stringify({ id: 1, method: 'tasks.list', params: { pad: 'x'.repeat(8 * 1024 * 1024) } }))

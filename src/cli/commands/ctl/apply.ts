@@ -1,6 +1,13 @@
 // `ctl apply FILE [--prune]`: add or update every task of an ecosystem file.
 import type { Argv, CommandModule } from 'yargs'
+import type { Client } from '../../client.js'
 import { print, printJson, withClient, type CtlArgs } from '../../run-command.js'
+
+export interface ApplySummary {
+  added: number
+  updated: number
+  removed: number
+}
 
 interface ApplyArgs extends CtlArgs {
   file: string
@@ -23,6 +30,22 @@ export function inParts<T>(tasks: readonly T[], maxBytes = 512 * 1024): T[][] {
   return parts
 }
 
+/**
+ * One apply of any size: every part sent at once, without waiting for answers, so the daemon
+ * validates a part while the next is on its way. The last part's answer is the apply's; a refused
+ * part voids the whole apply (the daemon refuses every part after it).
+ */
+export async function applyInParts(client: Client, tasks: readonly unknown[], options: { prune: boolean; baseDir: string }): Promise<ApplySummary> {
+  const parts = inParts(tasks)
+  const last = parts.length - 1
+  const answers = parts.map((part, i) =>
+    client.call<ApplySummary>('tasks.apply', i < last ? { tasks: part, more: true, baseDir: options.baseDir } : { tasks: part, ...options }))
+  const results = await Promise.allSettled(answers)
+  const refused = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+  if (refused !== undefined) throw refused.reason
+  return (results[last] as PromiseFulfilledResult<ApplySummary>).value
+}
+
 export const applyCommand: CommandModule<CtlArgs, ApplyArgs> = {
   command: 'apply <file>',
   describe: 'add or update every task of an ecosystem file',
@@ -36,11 +59,7 @@ export const applyCommand: CommandModule<CtlArgs, ApplyArgs> = {
       // Loaded on use: the schema library is the heaviest import, and only apply needs it on this side.
       const { readEcosystemForApply } = await import('../../../config/ecosystem.js')
       const ecosystem = await readEcosystemForApply(argv.file)
-      const parts = inParts(ecosystem.tasks)
-      for (const part of parts.slice(0, -1)) await client.call('tasks.apply', { tasks: part, more: true })
-      const result = await client.call<{ added: number; updated: number; removed: number }>('tasks.apply', {
-        tasks: parts.at(-1) ?? [], prune: argv.prune === true, baseDir: ecosystem.baseDir,
-      })
+      const result = await applyInParts(client, ecosystem.tasks, { prune: argv.prune === true, baseDir: ecosystem.baseDir })
       if (argv.json === true) printJson(result)
       else print(`applied ${argv.file}: ${result.added} added, ${result.updated} updated, ${result.removed} removed`)
     }),

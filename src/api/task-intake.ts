@@ -1,0 +1,102 @@
+// Task inputs on their way in: validated as they arrive (a large apply comes in parts), resolved into
+// definitions, and checked against the machine (scripts, users) once all of them are in.
+import { DomainError } from '../core/errors.js'
+import type { TaskSpec } from '../core/types.js'
+import { resolveTask, taskInputSchema, type TaskInput } from '../config/task-input.js'
+import { scriptProblem } from '../config/script-check.js'
+import { issueMessages } from '../config/validation.js'
+import { userProblem } from '../runtime/users.js'
+import type { DaemonContext } from './context.js'
+
+type IntakeContext = Pick<DaemonContext, 'clock' | 'totalMemory'>
+
+/** "tasks[3] (backup)": an input of an apply by its position, and its name when it has one. */
+export function applyLabel(i: number, task: unknown): string {
+  const name = (task as { name?: unknown } | null)?.name
+  return typeof name === 'string' ? `tasks[${i}] (${name})` : `tasks[${i}]`
+}
+
+/**
+ * The tasks of one add or apply. `take` validates inputs as they come and resolves them at once when
+ * their folder is known; `finish` resolves the rest, checks every script and user, and answers every
+ * definition in input order, or throws one `invalid` error listing all problems, each by task and field.
+ */
+export class TaskIntake {
+  private readonly problems: string[] = []
+  /** Valid inputs in order: their definition once resolved, null if resolving failed. */
+  private readonly specs: (TaskSpec | null | undefined)[] = []
+  /** Where each valid input stands among all inputs taken, for its label. */
+  private readonly positions: number[] = []
+  /** Valid inputs taken without a folder: resolved by `finish` against the last part's. */
+  private readonly waiting: { slot: number; input: TaskInput }[] = []
+  private count = 0
+
+  /** `label(i, task)` names the input at position i of the whole intake ("" for a lone task). */
+  constructor(
+    private readonly ctx: IntakeContext,
+    private readonly label: (i: number, task: unknown) => string,
+  ) {}
+
+  /** How many inputs were taken, valid or not. */
+  get size(): number {
+    return this.count
+  }
+
+  take(inputs: readonly unknown[], baseDir: string | undefined): void {
+    const now = this.ctx.clock.now()
+    for (const raw of inputs) {
+      const position = this.count
+      this.count += 1
+      const parsed = taskInputSchema.safeParse(raw)
+      if (!parsed.success) {
+        const label = this.label(position, raw)
+        for (const message of issueMessages(parsed.error.issues)) this.problems.push(at(label, message))
+        continue
+      }
+      const slot = this.specs.length
+      this.positions.push(position)
+      if (baseDir === undefined) {
+        this.specs.push(undefined)
+        this.waiting.push({ slot, input: parsed.data })
+      } else {
+        this.specs.push(this.resolve(parsed.data, slot, now, baseDir))
+      }
+    }
+  }
+
+  async finish(baseDir: string): Promise<TaskSpec[]> {
+    const now = this.ctx.clock.now()
+    for (const { slot, input } of this.waiting) this.specs[slot] = this.resolve(input, slot, now, baseDir)
+    const checks = new Map<string, Promise<string | null>>()
+    for (const spec of this.specs) if (spec != null && !checks.has(spec.script)) checks.set(spec.script, scriptProblem(spec.script))
+    const specs: TaskSpec[] = []
+    for (const [slot, spec] of this.specs.entries()) {
+      if (spec == null) continue
+      specs.push(spec)
+      const problem = await checks.get(spec.script)
+      if (problem != null) this.problems.push(at(this.labelOf(slot, spec), `script: ${problem}`))
+      const userIssue = spec.user === null ? null : userProblem(spec.user)
+      if (userIssue !== null) this.problems.push(at(this.labelOf(slot, spec), `user: ${userIssue}`))
+    }
+    if (this.problems.length > 0) throw new DomainError('invalid', this.problems.join('\n'))
+    return specs
+  }
+
+  private resolve(input: TaskInput, slot: number, now: number, baseDir: string): TaskSpec | null {
+    try {
+      return resolveTask(input, { now, baseDir, totalMemory: this.ctx.totalMemory })
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error
+      this.problems.push(at(this.labelOf(slot, input), error.message))
+      return null
+    }
+  }
+
+  private labelOf(slot: number, task: { name: string }): string {
+    return this.label(this.positions[slot] ?? 0, task)
+  }
+}
+
+function at(label: string, message: string): string {
+  return label === '' ? message : `${label}.${message}`
+}
