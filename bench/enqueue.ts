@@ -62,7 +62,7 @@ try {
   const { token } = await daemon.ctlJson<{ token: string }>(['token', 'create', '--scope', 'admin'])
   const client = await Client.connectUrl(`ws://127.0.0.1:${daemon.port}/ws`, token)
   const wsTasks = tasks('ws')
-  const parts = inParts(wsTasks).length
+  const parts = [...inParts(wsTasks)].length
   start = performance.now()
   await applyInParts(client, wsTasks, { prune: false, baseDir: process.cwd() })
   const wsMs = performance.now() - start

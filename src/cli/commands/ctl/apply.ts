@@ -15,35 +15,43 @@ interface ApplyArgs extends CtlArgs {
 }
 
 /** Parts of at most ~512 KB of JSON each, so a file of any size fits the WebSocket frame limit. */
-export function inParts<T>(tasks: readonly T[], maxBytes = 512 * 1024): T[][] {
-  const parts: T[][] = [[]]
+export function* inParts<T>(tasks: readonly T[], maxBytes = 512 * 1024): Generator<T[]> {
+  let part: T[] = []
   let size = 0
   for (const task of tasks) {
     const bytes = JSON.stringify(task).length + 1
-    if (size + bytes > maxBytes && (parts.at(-1)?.length ?? 0) > 0) {
-      parts.push([])
+    if (size + bytes > maxBytes && part.length > 0) {
+      yield part
+      part = []
       size = 0
     }
-    parts.at(-1)?.push(task)
+    part.push(task)
     size += bytes
   }
-  return parts
+  yield part
 }
 
 /**
- * One apply of any size: every part sent at once, without waiting for answers, so the daemon
- * validates a part while the next is on its way. The last part's answer is the apply's; a refused
- * part voids the whole apply (the daemon refuses every part after it).
+ * One apply of any size: each part is sent as soon as it is cut, without waiting for answers, so the
+ * daemon validates a part while the next is on its way. The last part's answer is the apply's; a
+ * refused part voids the whole apply (the daemon refuses every part after it).
  */
 export async function applyInParts(client: Client, tasks: readonly unknown[], options: { prune: boolean; baseDir: string }): Promise<ApplySummary> {
-  const parts = inParts(tasks)
-  const last = parts.length - 1
-  const answers = parts.map((part, i) =>
-    client.call<ApplySummary>('tasks.apply', i < last ? { tasks: part, more: true, baseDir: options.baseDir } : { tasks: part, ...options }))
-  const results = await Promise.allSettled(answers)
+  const answers: Promise<unknown>[] = []
+  let previous: unknown[] | null = null
+  for (const part of inParts(tasks)) {
+    if (previous !== null) {
+      answers.push(client.call('tasks.apply', { tasks: previous, more: true, baseDir: options.baseDir }))
+      // Let the socket write it out before cutting the next part.
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    previous = part
+  }
+  const last = client.call<ApplySummary>('tasks.apply', { tasks: previous ?? [], ...options })
+  const results = await Promise.allSettled([...answers, last])
   const refused = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
   if (refused !== undefined) throw refused.reason
-  return (results[last] as PromiseFulfilledResult<ApplySummary>).value
+  return last
 }
 
 export const applyCommand: CommandModule<CtlArgs, ApplyArgs> = {
