@@ -41,7 +41,10 @@ export async function applyInParts(client: Client, tasks: readonly unknown[], op
   let previous: unknown[] | null = null
   for (const part of inParts(tasks)) {
     if (previous !== null) {
-      answers.push(client.call('tasks.apply', { tasks: previous, more: true, baseDir: options.baseDir }))
+      const answer = client.call('tasks.apply', { tasks: previous, more: true, baseDir: options.baseDir })
+      // A refusal may come back while later parts are still being cut: handled below, not unhandled.
+      answer.catch(() => undefined)
+      answers.push(answer)
       // Let the socket write it out before cutting the next part.
       await new Promise((resolve) => setImmediate(resolve))
     }
