@@ -1,9 +1,8 @@
 // The ecosystem file: daemon options under `supervisor`, tasks under `tasks`; one schema, all-or-nothing.
-import { readFile } from 'node:fs/promises'
-import { dirname, resolve } from 'node:path'
 import { z } from 'zod'
 import { DomainError } from '../core/errors.js'
 import { daemonSettingsSchema } from './daemon-settings.js'
+import { readDocument } from './ecosystem-file.js'
 import { taskInputSchema, type TaskInput } from './task-input.js'
 import { issueMessages } from './validation.js'
 
@@ -32,34 +31,16 @@ export function parseEcosystem(document: unknown, baseDir: string): LoadedEcosys
 /** Everything of the file but the tasks' contents, which the daemon validates when they arrive. */
 const envelopeSchema = ecosystemSchema.extend({ tasks: z.array(z.unknown(), { error: 'expected an array of tasks' }) })
 
-/**
- * For `ctl apply`: read the file and check all but each task, which the daemon checks anyway (with
- * the same schema, and the same messages), so that 100,000 tasks are validated once, not twice.
- */
-export async function readEcosystemForApply(file: string): Promise<{ tasks: unknown[]; baseDir: string }> {
-  const { document, baseDir } = await readDocument(file)
+/** The tasks of a document whose every other part is valid (for `ctl apply`); each task unchecked. */
+export function envelopeTasks(document: unknown): unknown[] {
   const result = envelopeSchema.safeParse(document)
   if (!result.success) throw new DomainError('invalid', issueMessages(result.error.issues).join('\n'))
-  return { tasks: result.data.tasks, baseDir }
+  return result.data.tasks
 }
 
 export async function loadEcosystem(file: string): Promise<LoadedEcosystem> {
   const { document, baseDir } = await readDocument(file)
   return parseEcosystem(document, baseDir)
-}
-
-async function readDocument(file: string): Promise<{ document: unknown; baseDir: string }> {
-  const path = resolve(file)
-  const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    throw new DomainError('invalid', `${file}: cannot read (${error.code ?? error.message})`)
-  })
-  let document: unknown
-  try {
-    document = JSON.parse(text)
-  } catch (error) {
-    throw new DomainError('invalid', `${file}: not valid JSON (${(error as Error).message})`)
-  }
-  return { document, baseDir: dirname(path) }
 }
 
 /** One problem for every task whose name an earlier task of the same file already has. */

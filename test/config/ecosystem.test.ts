@@ -1,12 +1,15 @@
 // The ecosystem file: one schema for tasks and settings, all-or-nothing, every error named by task and field.
 import assert from 'node:assert/strict'
-import { readFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, it } from 'node:test'
 import { DomainError } from '../../src/core/errors.js'
 import { loadEcosystem, parseEcosystem } from '../../src/config/ecosystem.js'
+import { readEcosystemForApply } from '../../src/config/ecosystem-file.js'
 import { renderSchema } from '../../src/config/json-schema.js'
 import { resolveTask } from '../../src/config/task-input.js'
+import { tempDir } from '../helpers/temp-dir.js'
 
 const repo = (path: string): string => fileURLToPath(new URL(`../../../${path}`, import.meta.url))
 
@@ -97,5 +100,52 @@ describe('ecosystem files', () => {
     assert.equal(shipped, renderSchema(), 'run npm run build to regenerate ecosystem.schema.json')
     const example = JSON.parse(await readFile(repo('ecosystem.example.json'), 'utf8')) as { $schema?: string }
     assert.equal(example.$schema, './ecosystem.schema.json')
+  })
+})
+
+describe('reading an ecosystem file for ctl apply', () => {
+  /** What `readEcosystemForApply` makes of a file holding `text`: its tasks, or its refusal. */
+  async function read(text: string | null): Promise<{ tasks?: unknown[]; baseDir?: string; error?: string }> {
+    const dir = await tempDir()
+    try {
+      const file = join(dir.path, 'eco.json')
+      if (text !== null) await writeFile(file, text)
+      const { tasks, baseDir } = await readEcosystemForApply(file)
+      return { tasks, baseDir: baseDir === dir.path ? 'its folder' : baseDir }
+    } catch (error) {
+      assert.ok(error instanceof DomainError && error.code === 'invalid', String(error))
+      return { error: error.message }
+    } finally {
+      await dir.remove()
+    }
+  }
+
+  it('hands over the tasks unchecked (the daemon checks each), with the file\'s folder', async () => {
+    const tasks = [{ name: 'a', script: 'a.sh' }, { name: 'b', priority: 'urgent' }]
+    assert.deepEqual(await read(JSON.stringify({ tasks })), { tasks, baseDir: 'its folder' })
+    assert.deepEqual(await read(JSON.stringify({ $schema: './ecosystem.schema.json', tasks })), { tasks, baseDir: 'its folder' })
+    assert.deepEqual(await read(JSON.stringify({ supervisor: { port: 7070 }, tasks })), { tasks, baseDir: 'its folder' })
+  })
+
+  it('checks everything else of the file, naming the field', async () => {
+    const cases: [unknown, RegExp][] = [
+      [{ tasks: 'all' }, /^tasks: expected an array of tasks/],
+      [{ tasks: [], colour: 1 }, /^colour: unknown field/],
+      [{ $schema: 3, tasks: [] }, /^\$schema: /],
+      [{ supervisor: { colour: 1 }, tasks: [] }, /^supervisor\.colour: unknown field/],
+      [{ supervisor: { maxCpu: 'lots' }, tasks: [] }, /^supervisor\.maxCpu: /],
+      [{}, /^tasks: /],
+      [[], /expected/],
+      [null, /expected/],
+    ]
+    for (const [document, expected] of cases) {
+      const { error } = await read(JSON.stringify(document))
+      assert.match(error ?? 'accepted', expected, JSON.stringify(document))
+    }
+  })
+
+  it('refuses a file that is not JSON, or cannot be read, naming the file', async () => {
+    assert.match((await read('{"tasks": [')).error ?? '', /eco\.json: not valid JSON/)
+    assert.match((await read(null)).error ?? '', /eco\.json: cannot read \(ENOENT\)/)
   })
 })

@@ -1,5 +1,6 @@
 // `ctl apply FILE [--prune]`: add or update every task of an ecosystem file.
 import type { Argv, CommandModule } from 'yargs'
+import { readEcosystemForApply } from '../../../config/ecosystem-file.js'
 import type { Client } from '../../client.js'
 import { print, printJson, withClient, type CtlArgs } from '../../run-command.js'
 
@@ -67,8 +68,6 @@ export const applyCommand: CommandModule<CtlArgs, ApplyArgs> = {
       .option('json', { type: 'boolean', describe: 'print JSON' }) as unknown as Argv<ApplyArgs>,
   handler: (argv) =>
     withClient(argv, async (client) => {
-      // Loaded on use: the schema library is the heaviest import, and only apply needs it on this side.
-      const { readEcosystemForApply } = await import('../../../config/ecosystem.js')
       const ecosystem = await readEcosystemForApply(argv.file)
       const result = await applyInParts(client, ecosystem.tasks, { prune: argv.prune === true, baseDir: ecosystem.baseDir })
       if (argv.json === true) printJson(result)
