@@ -23,6 +23,23 @@ const frame = fc.oneof(
   }, { requiredKeys: [] }).map((r) => JSON.stringify(r)),
 )
 
+const CHANGES = new Set(['tasks.run', 'tasks.stop', 'tasks.remove', 'tasks.replay'])
+
+/**
+ * A frame the generator can make that is not bad at all: a well-formed run, stop, remove or replay of
+ * the task "keep". The daemon rightly carries it out; such frames are left out of this property.
+ */
+function wellFormedChange(text: string): boolean {
+  let request: { method?: unknown; params?: unknown } | null
+  try {
+    request = JSON.parse(text) as typeof request
+  } catch {
+    return false
+  }
+  return typeof request === 'object' && request !== null && CHANGES.has(String(request.method)) &&
+    JSON.stringify(request.params) === '{"name":"keep"}'
+}
+
 class Connection {
   private readonly answers: unknown[] = []
   private constructor(readonly ws: WebSocket) {
@@ -71,6 +88,7 @@ describe('WebSocket frame fuzzing', () => {
     let connection = await Connection.open(daemon.port, admin)
     let answered = 0
     await fc.assert(fc.asyncProperty(frame, async (text) => {
+      fc.pre(!wellFormedChange(text))
       if (connection.ws.readyState !== WebSocket.OPEN) connection = await Connection.open(daemon.port, admin)
       const answer = await connection.exchange(text) as { error?: { code: string }; result?: unknown } | null
       // Reads may succeed; anything else must be refused with one of the contract's codes.
