@@ -14,6 +14,12 @@ export const WS_LIMITS = {
   burst: 400,
   /** A subscriber that lets this much pile up unread is cut off rather than grow the daemon. */
   maxBuffered: 16 * 1024 * 1024,
+  /**
+   * Received and not yet handled (requests are handled one at a time, in order): a client that sends
+   * faster than its requests are handled is cut off past this, rather than queue up to the rate limit
+   * times the frame size. `ctl` keeps at most 8 parts of 512 KB in flight.
+   */
+  maxPending: 64 * 1024 * 1024,
   authTimeoutMs: 5000,
 }
 
@@ -96,6 +102,7 @@ function serve(
   let tokens = limits.burst
   let refilled = Date.now()
   let queue: Promise<void> = Promise.resolve()
+  let pending = 0
   ws.on('message', (data, isBinary) => {
     if (session === null) {
       // Before anything else, the browser path's one auth message; whatever else comes first ends it.
@@ -113,7 +120,15 @@ function serve(
     if (isBinary) return ws.close(CLOSE_POLICY, 'text frames only')
     const current = session
     const text = data.toString()
-    queue = queue.then(() => current.receive(text))
+    if (pending + text.length > limits.maxPending) return ws.close(CLOSE_POLICY, 'too much input waiting to be handled')
+    pending += text.length
+    queue = queue.then(async () => {
+      try {
+        await current.receive(text)
+      } finally {
+        pending -= text.length
+      }
+    })
   })
   ws.on('close', () => {
     if (authTimer !== null) clearTimeout(authTimer)

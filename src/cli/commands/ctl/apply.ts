@@ -32,16 +32,21 @@ export function* inParts<T>(tasks: readonly T[], maxBytes = 512 * 1024): Generat
   yield part
 }
 
+/** Parts sent and not answered yet, at most: 4 MB the daemon holds for this apply before handling it. */
+const IN_FLIGHT = 8
+
 /**
- * One apply of any size: each part is sent as soon as it is cut, without waiting for answers, so the
- * daemon validates a part while the next is on its way. The last part's answer is the apply's; a
- * refused part voids the whole apply (the daemon refuses every part after it).
+ * One apply of any size: each part is sent as soon as it is cut, without waiting for the answers of
+ * the IN_FLIGHT parts before it, so the daemon validates a part while the next is on its way. The
+ * last part's answer is the apply's; a refused part voids the whole apply (the daemon refuses every
+ * part after it).
  */
 export async function applyInParts(client: Client, tasks: readonly unknown[], options: { prune: boolean; baseDir: string }): Promise<ApplySummary> {
   const answers: Promise<unknown>[] = []
   let previous: unknown[] | null = null
   for (const part of inParts(tasks)) {
     if (previous !== null) {
+      if (answers.length >= IN_FLIGHT) await answers[answers.length - IN_FLIGHT]?.catch(() => undefined)
       const answer = client.call('tasks.apply', { tasks: previous, more: true, baseDir: options.baseDir })
       // A refusal may come back while later parts are still being cut: handled below, not unhandled.
       answer.catch(() => undefined)
