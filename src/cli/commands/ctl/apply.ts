@@ -36,10 +36,9 @@ export function* inParts<T>(tasks: readonly T[], maxBytes = 512 * 1024): Generat
 const IN_FLIGHT = 8
 
 /**
- * One apply of any size: each part is sent as soon as it is cut, without waiting for the answers of
- * the IN_FLIGHT parts before it, so the daemon validates a part while the next is on its way. The
- * last part's answer is the apply's; a refused part voids the whole apply (the daemon refuses every
- * part after it).
+ * One apply of any size: each part is sent as soon as it is cut, with up to IN_FLIGHT parts
+ * unanswered, so the daemon validates a part while the next is on its way. The last part's answer is
+ * the apply's; a refused part voids the whole apply (the daemon refuses every part after it).
  */
 export async function applyInParts(client: Client, tasks: readonly unknown[], options: { prune: boolean; baseDir: string }): Promise<ApplySummary> {
   const answers: Promise<unknown>[] = []
