@@ -21,10 +21,10 @@ export interface Method {
 const noParams = z.strictObject({}).optional()
 const statusParams = z.strictObject({ gc: z.boolean({ error: 'expected true or false' }).optional() }).optional()
 const nameParams = z.strictObject({ name: z.string({ error: 'expected a task name' }) })
-const applyParams = z.strictObject({
+export const applyParams = z.strictObject({
   tasks: z.array(z.unknown(), { error: 'expected an array of tasks' }),
-  prune: z.boolean().optional(),
-  baseDir: z.string().optional(),
+  prune: z.boolean({ error: 'expected true or false' }).optional(),
+  baseDir: z.string({ error: 'expected a folder path' }).optional(),
 })
 const tokenCreateParams = z.strictObject({
   scope: z.enum(['read', 'admin'], { error: got('read|admin') }),

@@ -5,7 +5,7 @@ import type { Metrics } from '../runtime/supervisor.js'
 import { z } from 'zod'
 import { parseOrThrow, issueMessages } from '../config/validation.js'
 import { allows, type DaemonContext, type Scope } from './context.js'
-import { applyIntake, call } from './methods.js'
+import { applyIntake, applyParams, call } from './methods.js'
 import { applyLabel, TaskIntake } from './task-intake.js'
 import { errorAnswer, requestSchema, type Answer } from './protocol.js'
 
@@ -15,12 +15,8 @@ const subscribeParams = z.strictObject({
 const REPLAY_PAGE = 1000
 /** Tasks one connection may stage across the parts of one apply. */
 export const MAX_STAGED_TASKS = 1_000_000
-const applyPart = z.strictObject({
-  tasks: z.array(z.unknown(), { error: 'expected an array of tasks' }),
-  more: z.boolean({ error: 'expected true or false' }).optional(),
-  prune: z.boolean({ error: 'expected true or false' }).optional(),
-  baseDir: z.string({ error: 'expected a folder path' }).optional(),
-})
+/** A part of an apply: the method's params, and whether more parts follow. */
+const applyPart = applyParams.extend({ more: z.boolean({ error: 'expected true or false' }).optional() })
 
 export class Session {
   private unsubscribe: (() => void) | null = null
