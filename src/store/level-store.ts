@@ -116,14 +116,25 @@ export class LevelStore implements Store {
     // A definition is encoded once for its event and its record.
     const specs = new Map<TaskSpec, string>()
     const keepSpec = (spec: TaskSpec, text: string): void => void specs.set(spec, text)
+    const putRecord = (task: StoredTask, spec: string | undefined): void =>
+      void batch.put(this.tasks.prefix + task.spec.name, recordText(SCHEMA_VERSION, task, spec))
+    // Records come in the order of the events that made them: each is written as soon as the text of
+    // its definition is made, so that text dies young instead of being kept (and copied by the
+    // collector) until the last event of a 100k apply is encoded.
+    let written = 0
     for (const event of events) {
       batch.put(this.events.prefix + seqKey(event.seq), eventText(SCHEMA_VERSION, event, keepSpec))
       batch.put(this.byTask.prefix + taskEventKey(event.task, event.seq), '{}')
       seq = Math.max(seq, event.seq)
       const group = countFailure(groups, event)
       if (group !== null) putVersioned(this.errs, groupKey(group.task, group.cause, group.fingerprint), group)
+      for (let task = tasks[written]; task !== undefined && specs.has(task.spec); task = tasks[written]) {
+        putRecord(task, specs.get(task.spec))
+        specs.delete(task.spec)
+        written += 1
+      }
     }
-    for (const task of tasks) batch.put(this.tasks.prefix + task.spec.name, recordText(SCHEMA_VERSION, task, specs.get(task.spec)))
+    for (const task of tasks.slice(written)) putRecord(task, specs.get(task.spec))
     for (const name of removed) batch.del(this.tasks.prefix + name)
     put(this.meta, 'seq', { value: seq })
     await batch.write()

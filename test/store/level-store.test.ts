@@ -6,7 +6,9 @@ import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { DomainError } from '../../src/core/errors.js'
 import { LevelStore } from '../../src/store/level-store.js'
-import { addedEvent, dueEvent, sampleTask } from '../helpers/sample-records.js'
+import type { TaskEvent, TaskSpec } from '../../src/core/types.js'
+import type { StoredTask } from '../../src/store/store.js'
+import { addedEvent, dueEvent, sampleSpec, sampleTask } from '../helpers/sample-records.js'
 import { tempDir } from '../helpers/temp-dir.js'
 import { storeContract } from './store-contract.js'
 
@@ -66,6 +68,41 @@ describe('LevelStore on disk', () => {
         error instanceof DomainError && error.code === 'conflict' && error.message.includes(path))
     } finally {
       await first.close()
+      await dir.remove()
+    }
+  })
+
+  it('writes each record once with its own definition, whatever the order of the events that carry them', async () => {
+    const dir = await tempDir()
+    const store = await LevelStore.open(join(dir.path, 'db'))
+    try {
+      // Records share their definition objects with the events, as the dispatcher's do. 'b' is added,
+      // then updated in the same batch, so its record holds the second definition; 'a''s record waits
+      // behind 'b' and 'c' while later definitions are encoded; 'x' has no event with a definition.
+      const task = (name: string, at: number): StoredTask => sampleTask(name, { spec: sampleSpec(name, { at, digest: `d-${name}-${at}` }), dueAt: at })
+      const [x, a, b1, b2, c] = [task('x', 1), task('a', 2), task('b', 3), task('b', 4), task('c', 5)]
+      const carrying = (seq: number, record: StoredTask): TaskEvent => ({ ...addedEvent(seq, record.spec.name), spec: record.spec }) as TaskEvent
+      const events = [carrying(1, a), dueEvent(2, 'x'), carrying(3, b1), { ...carrying(4, b2), type: 'task.updated' } as TaskEvent, carrying(5, c)]
+      await store.commit(events, [b2, c, a, x], [])
+      const loaded = new Map((await store.loadTasks()).map((t) => [t.spec.name, t]))
+      assert.deepEqual([...loaded.keys()].sort(), ['a', 'b', 'c', 'x'])
+      for (const expected of [x, a, b2, c]) assert.deepEqual(loaded.get(expected.spec.name), expected)
+      assert.deepEqual((await store.history({ limit: 10 })).map((e) => (e as { spec?: TaskSpec }).spec?.at ?? null), [2, null, 3, 4, 5])
+    } finally {
+      await store.close()
+      await dir.remove()
+    }
+  })
+
+  it('records come out the same when each one follows its event (the order an apply writes them in)', async () => {
+    const dir = await tempDir()
+    const store = await LevelStore.open(join(dir.path, 'db'))
+    try {
+      const records = ['p', 'q', 'r'].map((name, i) => sampleTask(name, { spec: sampleSpec(name, { priority: 'high', retries: i }), priority: 'high', queuedSeq: i + 1 }))
+      await store.commit(records.map((r, i) => ({ ...addedEvent(i + 1, r.spec.name), spec: r.spec }) as TaskEvent), records, [])
+      assert.deepEqual(await store.loadTasks(), records)
+    } finally {
+      await store.close()
       await dir.remove()
     }
   })
