@@ -1,7 +1,7 @@
 // End to end: ctl logs (streams kept apart, --lines, --follow across runs) and tasks run as another user.
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { chmod, copyFile } from 'node:fs/promises'
+import { chmod, copyFile, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, afterEach, before, describe, it } from 'node:test'
 import { CLI, DaemonProcess, fixture } from '../helpers/daemon-process.js'
@@ -96,5 +96,36 @@ describe('task logs and users through ctl', () => {
     assert.match(added.stderr, /user/)
     assert.match(added.stderr, /nosuchuser/)
     assert.equal((await daemon.ctl(['status', 'ghost'])).code, 1, 'no task was added')
+  })
+})
+
+describe('log rotation by the daemon', () => {
+  it('rotates a task\'s logs past logMaxSize when a run starts, keeping logFiles copies', { timeout: 30_000 }, async () => {
+    const home = await tempDir()
+    const work = await tempDir()
+    const config = join(work.path, 'ecosystem.json')
+    // Each run writes 20 lines (141 bytes) to stdout: past the 100-byte cap once it has run.
+    await writeFile(config, JSON.stringify({ supervisor: { logMaxSize: 100, logFiles: 1 }, tasks: [] }))
+    const daemon = await DaemonProcess.start(home.path, [...FLAGS, '--config', config])
+    try {
+      await daemon.add('chatty', ['--script', fixture('noisy.sh'), '--', '20'])
+      await daemon.waitForType('task.succeeded', 'chatty')
+      for (let run = 2; run <= 3; run += 1) {
+        const lastSeq = daemon.events.at(-1)?.seq ?? 0
+        assert.equal((await daemon.ctl(['run', 'chatty'])).code, 0)
+        await daemon.waitForType('task.succeeded', 'chatty', (e) => e.seq > lastSeq)
+      }
+      const logs = join(home.path, 'logs')
+      const out = join(logs, 'chatty.out.log')
+      const lines = Array.from({ length: 20 }, (_, i) => `line ${i + 1}\n`).join('')
+      assert.deepEqual((await readdir(logs)).filter((f) => f.startsWith('chatty.')).sort(), ['chatty.err.log', 'chatty.out.log', 'chatty.out.log.1'])
+      assert.equal(await readFile(out, 'utf8'), lines, 'the live log holds the last run alone')
+      assert.equal(await readFile(`${out}.1`, 'utf8'), lines, 'one copy kept: the run before')
+      assert.equal(await readFile(join(logs, 'chatty.err.log'), 'utf8'), 'noisy: done\n'.repeat(3), 'stderr stayed under the cap')
+    } finally {
+      await daemon.cleanup()
+      await home.remove()
+      await work.remove()
+    }
   })
 })
