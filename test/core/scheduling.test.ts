@@ -237,6 +237,41 @@ test('apply: identical digests change nothing, a changed digest updates, prune r
   assert.deepEqual([...d.state.tasks.keys()], ['b'])
 })
 
+for (const [label, code, at] of [['succeeds', 0, T0 + 10 * MIN], ['fails', 1, T0 + 10 * MIN], ['succeeds', 0, T0 - MIN]] as const) {
+  test(`apply while a task runs: the run goes on; when it ${label}, the new definition starts a cycle of its own (at ${at > T0 ? 'later' : 'past'})`, () => {
+    const d = new CoreDriver()
+    d.add('t', { retries: 3 })
+    assert.deepEqual(d.startDue(), ['t'])
+    const pid = d.task('t').pid
+    const updated = d.dispatch({ type: 'apply', now: d.now, specs: [spec('t', { retries: 3, at, priority: 'high' })], prune: false })
+    assert.deepEqual(brief(updated.events), ['task.updated t'])
+    assert.deepEqual(updated.effects, [], 'the run is not killed')
+    assert.equal(d.task('t').state, 'running')
+    assert.equal(d.task('t').pid, pid)
+    assert.equal(d.task('t').spec.priority, 'high', 'the new definition is in place')
+    d.advance(1000)
+    const ended = d.exit('t', { code })
+    // Neither task.succeeded nor a retry of the old cycle: the new definition starts afresh.
+    const due = at <= d.now
+    assert.deepEqual(brief(ended.events), ['run.exited t', 'task.scheduled t', ...(due ? ['task.due t'] : [])])
+    const scheduled = only(ended.events, 'task.scheduled')[0]
+    assert.equal(scheduled?.reason, 'updated')
+    assert.equal(scheduled?.at, new Date(at).toISOString())
+    const task = d.task('t')
+    assert.equal(task.state, due ? 'ready' : 'scheduled')
+    assert.equal(task.consecutiveFailures, 0, 'failures of the old definition do not count against the new one')
+    assert.equal(task.attempts, 0)
+    assert.equal(task.priority, 'high')
+    assert.equal(task.rearm, false)
+    if (!due) {
+      assert.equal(d.nextEventAt(), at)
+      assert.deepEqual(brief(d.clockAt(at).events), ['task.due t'])
+    }
+    assert.deepEqual(d.startDue(), ['t'])
+    assert.deepEqual(brief(d.exit('t').events), ['run.exited t', 'task.succeeded t'], 'the cycle after that is an ordinary one')
+  })
+}
+
 test('errors: duplicate add is a conflict, unknown names are not_found, nothing changes', () => {
   const d = new CoreDriver()
   d.add('t')
