@@ -12,6 +12,19 @@ const require = createRequire(import.meta.url)
 const yargs = require('yargs') as typeof yargsFactory
 const { hideBin } = require('yargs/helpers') as typeof yargsHelpers
 
+/**
+ * A flag given twice would reach its command as a list of values ("--port 0 --port 80"): bad usage,
+ * named, unless the flag takes a list (`--env`). yargs adds a camelCase twin of each kebab-case flag;
+ * only the flag as typed is named.
+ */
+function repeatedFlag(argv: Record<string, unknown>, lists: readonly string[]): string | null {
+  for (const [key, value] of Object.entries(argv)) {
+    if (!Array.isArray(value) || key === '_' || key === '--' || lists.includes(key) || /[A-Z]/.test(key)) continue
+    return `--${key}: given ${value.length} times (${value.join(', ')}); give it once`
+  }
+  return null
+}
+
 await yargs(hideBin(process.argv))
   .scriptName('supervisor')
   .parserConfiguration({ 'populate--': true })
@@ -19,10 +32,13 @@ await yargs(hideBin(process.argv))
   .command(ctlCommand)
   .demandCommand(1, 'name a command: daemon or ctl')
   .strict()
+  // yargs 17 hands a check the parser's options (its typings say aliases): `array` lists the list flags.
+  .check((argv, options) => repeatedFlag(argv, (options as { array?: string[] }).array ?? []) ?? true, true)
   .help()
   .fail((message, error) => {
-    // Bad usage (unknown flag, missing argument): the contract's exit code 2.
-    if (error !== undefined && error !== null) throw error
+    // Bad usage (unknown flag, missing argument, a failed check): the contract's exit code 2. A check
+    // that fails hands its message as the error too; anything else thrown is not about usage.
+    if (error instanceof Error) throw error
     process.stderr.write(`error: ${message}\nrun with --help for usage\n`)
     process.exit(2)
   })

@@ -5,9 +5,10 @@ import { parseDuration, parseSize } from './units.js'
 import { got } from './validation.js'
 import { DEFAULT_BACKOFF } from '../core/backoff.js'
 import type { BackoffPolicy } from '../core/types.js'
-import { backoffSchema, toBackoff } from './task-input.js'
+import { amount, backoffSchema, toBackoff } from './task-input.js'
 
 const SIZE_FORMS = 'a size such as 512M, 2G, bytes or N%'
+const bytesOf = (text: string): number | null => parseSize(text, 1)
 
 export const daemonSettingsSchema = z.strictObject({
   host: z.string({ error: got('a host name or address') }).min(1).optional(),
@@ -15,12 +16,12 @@ export const daemonSettingsSchema = z.strictObject({
   tick: z.number({ error: got('milliseconds from 1 to 60000') }).int().min(1, { error: got('milliseconds from 1 to 60000') }).max(60_000).optional(),
   maxConcurrent: z.number({ error: got('a whole number from 1 to 10000') }).int().min(1, { error: got('a whole number from 1 to 10000') }).max(10_000).optional(),
   maxCpu: z.number({ error: got('a percentage from 0 to 100') }).min(0, { error: got('a percentage from 0 to 100') }).max(100, { error: got('a percentage from 0 to 100') }).optional(),
-  minFreeMemory: z.union([z.number().int().min(0), z.string().refine((s) => parseSize(s, 1) !== null)], { error: got(SIZE_FORMS) }).optional(),
-  killTimeout: z.union([z.number().int().positive(), z.string().refine((s) => (parseDuration(s) ?? 0) > 0)], { error: got('a duration such as 5s') }).optional(),
-  urgency: z.union([z.number().int().min(0), z.string().refine((s) => parseDuration(s) !== null)], { error: got('a duration such as 5m') }).optional(),
-  stableAfter: z.union([z.number().int().min(0), z.string().refine((s) => parseDuration(s) !== null)], { error: got('a duration such as 10s') }).optional(),
+  minFreeMemory: amount(SIZE_FORMS, bytesOf, { positive: false }).optional(),
+  killTimeout: amount('a duration such as 5s', parseDuration, { positive: true }).optional(),
+  urgency: amount('a duration such as 5m', parseDuration, { positive: false }).optional(),
+  stableAfter: amount('a duration such as 10s', parseDuration, { positive: false }).optional(),
   backoff: backoffSchema.optional(),
-  logMaxSize: z.union([z.number().int().positive(), z.string().refine((s) => (parseSize(s, 1) ?? 0) > 0)], { error: got('a size such as 10M') }).optional(),
+  logMaxSize: amount('a size such as 10M', bytesOf, { positive: true }).optional(),
   historyKeep: z.number({ error: got('a whole number of events from 1000') }).int().min(1000, { error: got('a whole number of events from 1000') }).optional(),
   logFiles: z.number({ error: got('a whole number from 0 to 100') }).int().min(0, { error: got('a whole number from 0 to 100') }).max(100, { error: got('a whole number from 0 to 100') }).optional(),
 })

@@ -15,14 +15,21 @@ const DATE_FORMS = 'an ISO 8601 date, "now" or "+DURATION"'
 const dateExpr = z
   .string({ error: got(DATE_FORMS) })
   .refine((text) => parseDate(text, 0) !== null, { error: got(DATE_FORMS) })
-const duration = z.union([
-  z.number().int().positive(),
-  z.string().refine((text) => (parseDuration(text) ?? 0) > 0, { error: got('a duration such as 500ms, 10s, 5m, 2h, 1d') }),
-], { error: got('a duration such as 500ms, 10s, 5m, 2h, 1d') })
-const size = z.union([
-  z.number().int().positive(),
-  z.string().refine((text) => (parseSize(text, 1) ?? 0) > 0, { error: got('a size such as 512K, 256M, 2G, bytes or N%') }),
-], { error: got('a size such as 512K, 256M, 2G, bytes or N%') })
+/**
+ * A whole number, or a text `parse` reads (a duration, a size): above zero when `positive`, else from
+ * zero. Whatever is wrong (type, fraction, range, spelling) gets the one message naming the forms.
+ */
+export function amount(forms: string, parse: (text: string) => number | null, { positive }: { positive: boolean }) {
+  const error = got(forms)
+  const whole = z.number({ error }).int({ error })
+  return z.union([
+    positive ? whole.positive({ error }) : whole.min(0, { error }),
+    z.string({ error }).refine((text) => (positive ? (parse(text) ?? 0) > 0 : parse(text) !== null), { error }),
+  ], { error })
+}
+
+const duration = amount('a duration such as 500ms, 10s, 5m, 2h, 1d', parseDuration, { positive: true })
+const size = amount('a size such as 512K, 256M, 2G, bytes or N%', (text) => parseSize(text, 1), { positive: true })
 
 export const backoffSchema = z.strictObject({
   base: duration.optional(),
