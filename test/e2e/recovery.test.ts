@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { DaemonProcess, fixture, type EventOf } from '../helpers/daemon-process.js'
 import { tempDir } from '../helpers/temp-dir.js'
-import { alive, waitFor } from '../helpers/wait.js'
+import { alive, launchersOf, waitFor } from '../helpers/wait.js'
 import type { TaskEvent } from '../../src/core/types.js'
 
 type Dir = Awaited<ReturnType<typeof tempDir>>
@@ -125,5 +125,41 @@ describe('recovery after a graceful stop mid-run', () => {
     assert.equal(task.pid, restarted.pid)
     assert.equal(task.lastOutcome, 'interrupted')
     assert.ok(stopTook < 10_000, `SIGTERM took ${stopTook} ms to stop the daemon`)
+  })
+})
+
+describe('recovery when the launcher process dies under a running daemon', () => {
+  let home: Dir
+  let daemon: DaemonProcess
+
+  before(async () => {
+    home = await tempDir()
+    daemon = await DaemonProcess.start(home.path, FLAGS)
+  })
+  after(async () => {
+    await daemon.cleanup()
+    await home.remove()
+  })
+
+  it('ends the runs it watched, records them as killed, and starts the retry through a new launcher', { timeout: 30_000 }, async () => {
+    const [launcher] = launchersOf(daemon.pid)
+    assert.ok(launcher !== undefined, 'the daemon has its launcher')
+    await daemon.add('watched', ['--script', fixture('sleep.sh'), '--retries', '1', '--', '30'])
+    const first = await daemon.waitForType('run.started', 'watched')
+    process.kill(launcher, 'SIGKILL')
+    // Nobody is left to report this run's exit: the daemon ends its group and records it at once.
+    const exited = await daemon.waitForType('run.exited', 'watched', (e) => e.pid === first.pid)
+    assert.equal(exited.outcome, 'killed')
+    assert.equal(exited.signal, 'SIGKILL')
+    await waitFor(() => !alive(-first.pid), `run group ${first.pid} to be gone`, 5000)
+    const retry = await daemon.waitForType('run.started', 'watched', (e) => e.seq > exited.seq, 15_000)
+    assert.notEqual(retry.pid, first.pid)
+    const [replacement] = await waitFor(() => {
+      const found = launchersOf(daemon.pid)
+      return found.length > 0 ? found : null
+    }, 'a new launcher')
+    assert.notEqual(replacement, launcher)
+    assert.equal((await daemon.task('watched')).state, 'running', 'the retry runs, watched by the new launcher')
+    assert.equal(daemon.child.exitCode, null, 'the daemon lives on')
   })
 })

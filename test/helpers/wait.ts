@@ -1,4 +1,6 @@
-// Waiting for a condition (polled) with a deadline, for the few cases no event announces.
+// Waiting for a condition (polled) with a deadline, for the few cases no event announces; finding processes.
+import { readdirSync, readFileSync } from 'node:fs'
+
 export async function waitFor<T>(probe: () => T | Promise<T>, what: string, timeoutMs = 10_000, everyMs = 20): Promise<NonNullable<T>> {
   const end = Date.now() + timeoutMs
   for (;;) {
@@ -17,4 +19,20 @@ export function alive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
+}
+
+/** Pids of the children of `parent` (a daemon) running the launcher. */
+export function launchersOf(parent: number): number[] {
+  const pids: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      if (ppid === parent && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('launcher.js')) pids.push(Number(entry))
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids
 }

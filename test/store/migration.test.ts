@@ -2,7 +2,6 @@
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
-import { readdirSync, readFileSync } from 'node:fs'
 import { Level } from 'level'
 import { flagName, parseSettings } from '../../src/config/daemon-settings.js'
 import { startDaemon } from '../../src/runtime/daemon.js'
@@ -10,7 +9,7 @@ import { resolveHome } from '../../src/runtime/home.js'
 import { LevelStore } from '../../src/store/level-store.js'
 import { SCHEMA_VERSION, type TaskRecordV1 } from '../../src/store/schema.js'
 import { tempDir } from '../helpers/temp-dir.js'
-import { waitFor } from '../helpers/wait.js'
+import { launchersOf, waitFor } from '../helpers/wait.js'
 import { sampleSpec, sampleTask } from '../helpers/sample-records.js'
 
 const v1Task: TaskRecordV1 = {
@@ -125,19 +124,3 @@ describe('schema migration', () => {
     }
   })
 })
-
-/** Pids of this process's children running the launcher. */
-function launchersOf(parent: number): number[] {
-  const pids: number[] = []
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-      if (ppid === parent && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('launcher.js')) pids.push(Number(entry))
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids
-}
