@@ -21,6 +21,8 @@ export const WS_LIMITS = {
    */
   maxPending: 64 * 1024 * 1024,
   authTimeoutMs: 5000,
+  /** After a connection's error: how long its close frame has to reach the client before the socket goes. */
+  closeGraceMs: 1000,
 }
 
 export const CLOSE_UNAUTHORIZED = 4401
@@ -134,7 +136,10 @@ function serve(
     if (authTimer !== null) clearTimeout(authTimer)
     session?.stop()
   })
-  ws.on('error', () => ws.terminate())
+  // On a bad frame ws has already sent the close frame with its code (1009 for an oversize frame) and
+  // drops whatever still arrives. The socket goes after a grace period: a client still sending that
+  // frame gets to read the code, where ending the socket at once resets it (the client sees 1006).
+  ws.on('error', () => setTimeout(() => ws.terminate(), limits.closeGraceMs).unref())
 }
 
 /** `{"method":"auth","params":{"token":T}}` with a valid token: what it grants, and the id to answer. */
