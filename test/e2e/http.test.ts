@@ -3,24 +3,18 @@
 import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import { get } from 'node:http'
-import { after, before, describe, it } from 'node:test'
-import { DaemonProcess, fixture } from '../helpers/daemon-process.js'
-import { tempDir } from '../helpers/temp-dir.js'
+import { before, describe, it } from 'node:test'
+import { daemonForSuite, fixture, type DaemonProcess } from '../helpers/daemon-process.js'
 
 describe('the HTTP listener', () => {
-  let home: Awaited<ReturnType<typeof tempDir>>
+  const suite = daemonForSuite()
   let daemon: DaemonProcess
   let base: string
 
   before(async () => {
-    home = await tempDir()
-    daemon = await DaemonProcess.start(home.path)
+    daemon = suite.daemon
     base = `http://127.0.0.1:${daemon.port}`
     await daemon.add('secret-name', ['--script', fixture('ok.sh'), '--at', '+1h'])
-  })
-  after(async () => {
-    await daemon.cleanup()
-    await home.remove()
   })
 
   it('serves the dashboard page and its assets as shipped, with the security headers', async () => {

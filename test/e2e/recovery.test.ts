@@ -1,7 +1,7 @@
 // End to end: a daemon restarted after a crash or a graceful stop ends, records and resumes the runs it lost.
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { DaemonProcess, fixture, type EventOf } from '../helpers/daemon-process.js'
+import { daemonForSuite, DaemonProcess, fixture, type EventOf } from '../helpers/daemon-process.js'
 import { tempDir } from '../helpers/temp-dir.js'
 import { alive, launchersOf, waitFor } from '../helpers/wait.js'
 import type { TaskEvent } from '../../src/core/types.js'
@@ -129,19 +129,10 @@ describe('recovery after a graceful stop mid-run', () => {
 })
 
 describe('recovery when the launcher process dies under a running daemon', () => {
-  let home: Dir
-  let daemon: DaemonProcess
-
-  before(async () => {
-    home = await tempDir()
-    daemon = await DaemonProcess.start(home.path, FLAGS)
-  })
-  after(async () => {
-    await daemon.cleanup()
-    await home.remove()
-  })
+  const suite = daemonForSuite(FLAGS)
 
   it('ends the runs it watched, records them as killed, and starts the retry through a new launcher', { timeout: 30_000 }, async () => {
+    const { daemon } = suite
     const [launcher] = launchersOf(daemon.pid)
     assert.ok(launcher !== undefined, 'the daemon has its launcher')
     await daemon.add('watched', ['--script', fixture('sleep.sh'), '--retries', '1', '--', '30'])

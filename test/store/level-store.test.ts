@@ -20,6 +20,18 @@ storeContract('level', {
   },
 })
 
+/** A store on a fresh folder for one test, closed and removed afterwards. */
+async function withOpenStore(body: (store: LevelStore) => Promise<void>): Promise<void> {
+  const dir = await tempDir()
+  const store = await LevelStore.open(join(dir.path, 'db'))
+  try {
+    await body(store)
+  } finally {
+    await store.close()
+    await dir.remove()
+  }
+}
+
 describe('LevelStore on disk', () => {
   it('keeps records, history and lastSeq across close and reopen', async () => {
     const dir = await tempDir()
@@ -72,57 +84,36 @@ describe('LevelStore on disk', () => {
     }
   })
 
-  it('writes each record once with its own definition, whatever the order of the events that carry them', async () => {
-    const dir = await tempDir()
-    const store = await LevelStore.open(join(dir.path, 'db'))
-    try {
-      // Records share their definition objects with the events, as the dispatcher's do. 'b' is added,
-      // then updated in the same batch, so its record holds the second definition; 'a''s record waits
-      // behind 'b' and 'c' while later definitions are encoded; 'x' has no event with a definition.
-      const task = (name: string, at: number): StoredTask => sampleTask(name, { spec: sampleSpec(name, { at, digest: `d-${name}-${at}` }), dueAt: at })
-      const [x, a, b1, b2, c] = [task('x', 1), task('a', 2), task('b', 3), task('b', 4), task('c', 5)]
-      const carrying = (seq: number, record: StoredTask): TaskEvent => ({ ...addedEvent(seq, record.spec.name), spec: record.spec }) as TaskEvent
-      const events = [carrying(1, a), dueEvent(2, 'x'), carrying(3, b1), { ...carrying(4, b2), type: 'task.updated' } as TaskEvent, carrying(5, c)]
-      await store.commit(events, [b2, c, a, x], [])
-      const loaded = new Map((await store.loadTasks()).map((t) => [t.spec.name, t]))
-      assert.deepEqual([...loaded.keys()].sort(), ['a', 'b', 'c', 'x'])
-      for (const expected of [x, a, b2, c]) assert.deepEqual(loaded.get(expected.spec.name), expected)
-      assert.deepEqual((await store.history({ limit: 10 })).map((e) => (e as { spec?: TaskSpec }).spec?.at ?? null), [2, null, 3, 4, 5])
-    } finally {
-      await store.close()
-      await dir.remove()
-    }
-  })
+  it('writes each record once with its own definition, whatever the order of the events that carry them', () => withOpenStore(async (store) => {
+    // Records share their definition objects with the events, as the dispatcher's do. 'b' is added,
+    // then updated in the same batch, so its record holds the second definition; 'a''s record waits
+    // behind 'b' and 'c' while later definitions are encoded; 'x' has no event with a definition.
+    const task = (name: string, at: number): StoredTask => sampleTask(name, { spec: sampleSpec(name, { at, digest: `d-${name}-${at}` }), dueAt: at })
+    const [x, a, b1, b2, c] = [task('x', 1), task('a', 2), task('b', 3), task('b', 4), task('c', 5)]
+    const carrying = (seq: number, record: StoredTask): TaskEvent => ({ ...addedEvent(seq, record.spec.name), spec: record.spec }) as TaskEvent
+    const events = [carrying(1, a), dueEvent(2, 'x'), carrying(3, b1), { ...carrying(4, b2), type: 'task.updated' } as TaskEvent, carrying(5, c)]
+    await store.commit(events, [b2, c, a, x], [])
+    const loaded = new Map((await store.loadTasks()).map((t) => [t.spec.name, t]))
+    assert.deepEqual([...loaded.keys()].sort(), ['a', 'b', 'c', 'x'])
+    for (const expected of [x, a, b2, c]) assert.deepEqual(loaded.get(expected.spec.name), expected)
+    assert.deepEqual((await store.history({ limit: 10 })).map((e) => (e as { spec?: TaskSpec }).spec?.at ?? null), [2, null, 3, 4, 5])
+  }))
 
-  it('records come out the same when each one follows its event (the order an apply writes them in)', async () => {
-    const dir = await tempDir()
-    const store = await LevelStore.open(join(dir.path, 'db'))
-    try {
-      const records = ['p', 'q', 'r'].map((name, i) => sampleTask(name, { spec: sampleSpec(name, { priority: 'high', retries: i }), priority: 'high', queuedSeq: i + 1 }))
-      await store.commit(records.map((r, i) => ({ ...addedEvent(i + 1, r.spec.name), spec: r.spec }) as TaskEvent), records, [])
-      assert.deepEqual(await store.loadTasks(), records)
-    } finally {
-      await store.close()
-      await dir.remove()
-    }
-  })
+  it('records come out the same when each one follows its event (the order an apply writes them in)', () => withOpenStore(async (store) => {
+    const records = ['p', 'q', 'r'].map((name, i) => sampleTask(name, { spec: sampleSpec(name, { priority: 'high', retries: i }), priority: 'high', queuedSeq: i + 1 }))
+    await store.commit(records.map((r, i) => ({ ...addedEvent(i + 1, r.spec.name), spec: r.spec }) as TaskEvent), records, [])
+    assert.deepEqual(await store.loadTasks(), records)
+  }))
 
-  it('writes nothing of a batch that fails part-way', async () => {
-    const dir = await tempDir()
-    const store = await LevelStore.open(join(dir.path, 'db'))
-    try {
-      await store.commit([addedEvent(1, 'a')], [sampleTask('a')], [])
-      // A value that cannot be encoded fails the batch after its first operations were queued.
-      const poisoned = { ...sampleTask('b'), peakMemory: 1n } as never
-      await assert.rejects(store.commit([addedEvent(2, 'b')], [sampleTask('c'), poisoned], []))
-      assert.equal(store.lastSeq, 1)
-      assert.deepEqual((await store.loadTasks()).map((t) => t.spec.name), ['a'])
-      assert.deepEqual((await store.history({ limit: 10 })).map((e) => e.seq), [1])
-    } finally {
-      await store.close()
-      await dir.remove()
-    }
-  })
+  it('writes nothing of a batch that fails part-way', () => withOpenStore(async (store) => {
+    await store.commit([addedEvent(1, 'a')], [sampleTask('a')], [])
+    // A value that cannot be encoded fails the batch after its first operations were queued.
+    const poisoned = { ...sampleTask('b'), peakMemory: 1n } as never
+    await assert.rejects(store.commit([addedEvent(2, 'b')], [sampleTask('c'), poisoned], []))
+    assert.equal(store.lastSeq, 1)
+    assert.deepEqual((await store.loadTasks()).map((t) => t.spec.name), ['a'])
+    assert.deepEqual((await store.history({ limit: 10 })).map((e) => e.seq), [1])
+  }))
 
   it('after a kill -9 in the middle of writing, every task record matches the event log', async () => {
     const dir = await tempDir()
