@@ -104,7 +104,7 @@ describe('log rotation by the daemon', () => {
     const home = await tempDir()
     const work = await tempDir()
     const config = join(work.path, 'ecosystem.json')
-    // Each run writes 20 lines (141 bytes) to stdout: past the 100-byte cap once it has run.
+    // Each run writes 20 lines (151 bytes) to stdout: past the 100-byte cap once it has run.
     await writeFile(config, JSON.stringify({ supervisor: { logMaxSize: 100, logFiles: 1 }, tasks: [] }))
     const daemon = await DaemonProcess.start(home.path, [...FLAGS, '--config', config])
     try {
