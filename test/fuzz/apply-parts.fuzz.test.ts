@@ -5,8 +5,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import fc from 'fast-check'
-import { DaemonProcess, fixture } from '../helpers/daemon-process.js'
-import { tempDir } from '../helpers/temp-dir.js'
+import { daemonForSuite, fixture, type DaemonProcess } from '../helpers/daemon-process.js'
 import { closeAllClients, createToken, WsClient, type WsAnswer } from '../helpers/ws-client.js'
 import type { TaskView } from '../../src/core/view.js'
 
@@ -60,20 +59,15 @@ function describeAnswer(answer: WsAnswer): string {
 }
 
 describe('apply parts sent without waiting', () => {
-  let home: Awaited<ReturnType<typeof tempDir>>
+  const suite = daemonForSuite(['--max-cpu', '100', '--min-free-memory', '0'])
   let daemon: DaemonProcess
   let token = ''
 
   before(async () => {
-    home = await tempDir()
-    daemon = await DaemonProcess.start(home.path, ['--max-cpu', '100', '--min-free-memory', '0'])
+    daemon = suite.daemon
     token = (await createToken(daemon, 'admin')).token
   })
-  after(async () => {
-    closeAllClients()
-    await daemon.cleanup()
-    await home.remove()
-  })
+  after(closeAllClients)
 
   it('answer as the rules say, and leave exactly the tasks of the accepted applies', { timeout: 120_000 }, async () => {
     let run = 0

@@ -1,11 +1,10 @@
 // Random and mutated WebSocket frames against a live daemon: it always answers, never dies, and the
 // queue does not change.
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { before, describe, it } from 'node:test'
 import fc from 'fast-check'
 import WebSocket from 'ws'
-import { DaemonProcess, fixture } from '../helpers/daemon-process.js'
-import { tempDir } from '../helpers/temp-dir.js'
+import { daemonForSuite, fixture, type DaemonProcess } from '../helpers/daemon-process.js'
 import type { TaskEvent } from '../../src/core/types.js'
 
 const METHODS = ['tasks.add', 'tasks.apply', 'tasks.list', 'tasks.get', 'tasks.run', 'tasks.stop', 'tasks.remove', 'tasks.replay',
@@ -67,19 +66,14 @@ class Connection {
 }
 
 describe('WebSocket frame fuzzing', () => {
-  let home: Awaited<ReturnType<typeof tempDir>>
+  const suite = daemonForSuite()
   let daemon: DaemonProcess
   let admin = ''
 
   before(async () => {
-    home = await tempDir()
-    daemon = await DaemonProcess.start(home.path)
+    daemon = suite.daemon
     admin = (await daemon.ctlJson<{ token: string }>(['token', 'create', '--scope', 'admin'])).token
     assert.equal((await daemon.ctl(['add', 'keep', '--script', fixture('ok.sh'), '--at', '+1d'])).code, 0)
-  })
-  after(async () => {
-    await daemon.cleanup()
-    await home.remove()
   })
 
   it('answers every bad frame with an error, stays up, and changes nothing', { timeout: 120_000 }, async () => {
