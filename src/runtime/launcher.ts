@@ -5,6 +5,7 @@
 // then {exit: {pid, code, signal}} when a process ends. It exits when the daemon goes away.
 import { spawn } from 'node:child_process'
 import { closeSync, openSync } from 'node:fs'
+import { closeInheritedDescriptors } from './inherited-fds.js'
 import { processStartTime } from './proc.js'
 
 export interface LaunchRequest {
@@ -12,8 +13,10 @@ export interface LaunchRequest {
   file: string
   args: string[]
   cwd: string | null
-  /** Added to the launcher's own environment (inherited from the daemon). */
+  /** The run's environment: added to the launcher's own (inherited from the daemon), or alone. */
   env: Record<string, string>
+  /** False for a run as another user: it gets `env` alone, nothing of the daemon's environment. */
+  inheritEnv: boolean
   /** Log files the process appends its stdout and stderr to. */
   out: string
   err: string
@@ -39,7 +42,7 @@ function launch(request: LaunchRequest): void {
     err = openSync(request.err, 'a', 0o600)
     // detached: the child leads a new session and process group, so signals reach its whole tree.
     const child = spawn(request.file, request.args, {
-      cwd: request.cwd ?? undefined, env: { ...BASE_ENV, ...request.env }, detached: true, stdio: ['ignore', out, err],
+      cwd: request.cwd ?? undefined, env: request.inheritEnv ? { ...BASE_ENV, ...request.env } : request.env, detached: true, stdio: ['ignore', out, err],
     })
     if (child.pid === undefined) {
       child.once('error', (error) => send({ id: request.id, error: error.message }))
@@ -58,6 +61,8 @@ function launch(request: LaunchRequest): void {
 }
 
 if (process.send !== undefined) {
+  // Before any run starts: nothing the daemon holds (its database above all) may reach a task.
+  closeInheritedDescriptors()
   process.on('message', (message) => launch(message as LaunchRequest))
   // The daemon is gone (stopped or killed): the runs it started live on, for the next daemon to find.
   process.on('disconnect', () => process.exit(0))

@@ -2,6 +2,7 @@
 // The fork itself happens in the launcher (a small helper process), so its cost does not grow with
 // the daemon's memory; signals go straight from the daemon to the process groups.
 import { fork, type ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { TaskSpec } from '../core/types.js'
 import type { LaunchReply, LaunchRequest } from './launcher.js'
@@ -10,6 +11,21 @@ import type { ExitStatus, SpawnResult, Spawner } from './ports.js'
 import { lookupUser } from './users.js'
 
 const LAUNCHER = fileURLToPath(new URL('./launcher.js', import.meta.url))
+
+/** systemd's PATH for services. */
+const SERVICE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+/** Where setpriv (util-linux) lives: found by absolute path, never through a task's own PATH. */
+const SETPRIV_PATHS = ['/usr/bin/setpriv', '/bin/setpriv', '/usr/sbin/setpriv', '/sbin/setpriv']
+let setpriv: string | null | undefined
+const setprivPath = (): string | null => (setpriv ??= SETPRIV_PATHS.find((path) => existsSync(path)) ?? null)
+
+interface Command {
+  file: string
+  args: string[]
+  env: Record<string, string>
+  /** Where it runs when the task names no folder (null: the daemon's own). */
+  cwd: string | null
+}
 
 export class ProcessSpawner implements Spawner {
   private launcher: ChildProcess | null = null
@@ -26,10 +42,13 @@ export class ProcessSpawner implements Spawner {
     if ('error' in command) return command
     const request: LaunchRequest = {
       id: this.nextId++,
-      ...command,
-      cwd: spec.cwd,
-      // Only what differs from the daemon's own environment, which the launcher inherited.
+      file: command.file,
+      args: command.args,
+      cwd: spec.cwd ?? command.cwd,
+      // A run as the daemon's user: only what differs from the daemon's environment, which the
+      // launcher inherited. A run as another user: a clean environment and its own, nothing more.
       env: { ...command.env, ...spec.env, SUPERVISOR_HOME: this.paths.home, SUPERVISOR_TASK: spec.name },
+      inheritEnv: spec.user === null,
       out: logPath(this.paths.logs, spec.name, 'out'),
       err: logPath(this.paths.logs, spec.name, 'err'),
     }
@@ -39,15 +58,23 @@ export class ProcessSpawner implements Spawner {
     })
   }
 
-  /** The script itself, or, for a task with a `user`, setpriv dropping to that user and its groups. */
-  private command(spec: TaskSpec): { file: string; args: string[]; env: Record<string, string> } | { error: string } {
-    if (spec.user === null) return { file: spec.script, args: spec.args, env: {} }
+  /**
+   * The script itself, or, for a task with a `user`, setpriv dropping to that user and its groups,
+   * with what systemd gives a service run as a user: a fixed PATH, the account's HOME, USER, LOGNAME,
+   * the daemon's LANG, and the account's home as the working folder unless the task names one.
+   */
+  private command(spec: TaskSpec): Command | { error: string } {
+    if (spec.user === null) return { file: spec.script, args: spec.args, env: {}, cwd: null }
     const account = lookupUser(spec.user)
     if (account === null) return { error: `user "${spec.user}" does not exist` }
+    const setpriv = setprivPath()
+    if (setpriv === null) return { error: `setpriv not found in ${SETPRIV_PATHS.join(', ')}: cannot run as "${spec.user}"` }
+    const lang = process.env['LANG']
     return {
-      file: 'setpriv',
+      file: setpriv,
       args: ['--reuid', String(account.uid), '--regid', String(account.gid), '--init-groups', '--', spec.script, ...spec.args],
-      env: { HOME: account.home, USER: account.name, LOGNAME: account.name },
+      env: { PATH: SERVICE_PATH, HOME: account.home, USER: account.name, LOGNAME: account.name, ...(lang === undefined ? {} : { LANG: lang }) },
+      cwd: existsSync(account.home) ? account.home : '/',
     }
   }
 
