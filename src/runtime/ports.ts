@@ -12,6 +12,8 @@ export interface ExitStatus {
   pid: number
   code: number | null
   signal: string | null
+  /** Ended by a failure of the supervisor's own (its launcher died), not by the task: no retry spent. */
+  interrupted?: boolean
 }
 
 export type SpawnResult = { pid: number; pidStart: string | null } | { error: string }

@@ -130,7 +130,8 @@ export class ProcessSpawner implements Spawner {
 
   /**
    * The launcher died under us (it ignores the signals meant for the daemon, so this is rare): the
-   * runs it watched cannot report their exit any more, so they are ended and reported as killed.
+   * runs it watched cannot report their exit any more, so they are ended and reported as interrupted,
+   * a failure of the supervisor's, not the task's (no retry spent, queued again).
    */
   private lost(launcher: ChildProcess): void {
     if (this.launcher === launcher) this.launcher = null
@@ -139,7 +140,7 @@ export class ProcessSpawner implements Spawner {
     if (this.closing) return
     for (const [pid, onExit] of this.running) {
       this.signalGroup(pid, 'SIGKILL')
-      onExit({ pid, code: null, signal: 'SIGKILL' })
+      onExit({ pid, code: null, signal: 'SIGKILL', interrupted: true })
     }
     this.running.clear()
   }

@@ -261,7 +261,7 @@ export class Supervisor {
   private onExit(name: string, status: ExitStatus, errStart: number): void {
     const { pid } = status
     const kill = this.kills.get(name)
-    const cause = kill?.pid === pid ? kill.cause : null
+    const cause = kill?.pid === pid ? kill.cause : status.interrupted === true ? 'shutdown' : null
     if (kill?.pid === pid) this.kills.delete(name)
     const usage = this.usage.get(name)
     if (usage?.pid === pid) this.usage.delete(name)

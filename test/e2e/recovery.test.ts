@@ -131,26 +131,27 @@ describe('recovery after a graceful stop mid-run', () => {
 describe('recovery when the launcher process dies under a running daemon', () => {
   const suite = daemonForSuite(FLAGS)
 
-  it('ends the runs it watched, records them as killed, and starts the retry through a new launcher', { timeout: 30_000 }, async () => {
+  it('ends the runs it watched, records them as interrupted (no retry spent), and starts them again through a new launcher', { timeout: 30_000 }, async () => {
     const { daemon } = suite
     const [launcher] = launchersOf(daemon.pid)
     assert.ok(launcher !== undefined, 'the daemon has its launcher')
-    await daemon.add('watched', ['--script', fixture('sleep.sh'), '--retries', '1', '--', '30'])
+    // restart: never and no retries: a failure would end it for good, an interruption must not.
+    await daemon.add('watched', ['--script', fixture('sleep.sh'), '--retries', '0', '--restart', 'never', '--', '30'])
     const first = await daemon.waitForType('run.started', 'watched')
     process.kill(launcher, 'SIGKILL')
     // Nobody is left to report this run's exit: the daemon ends its group and records it at once.
     const exited = await daemon.waitForType('run.exited', 'watched', (e) => e.pid === first.pid)
-    assert.equal(exited.outcome, 'killed')
-    assert.equal(exited.signal, 'SIGKILL')
+    assert.equal(exited.outcome, 'interrupted', 'an infrastructure failure, not the task\'s')
     await waitFor(() => !alive(-first.pid), `run group ${first.pid} to be gone`, 5000)
     const retry = await daemon.waitForType('run.started', 'watched', (e) => e.seq > exited.seq, 15_000)
     assert.notEqual(retry.pid, first.pid)
+    assert.equal(daemon.eventsOf('task.failed', 'watched').length, 0, 'with no retries left, a failure would have ended it')
     const [replacement] = await waitFor(() => {
       const found = launchersOf(daemon.pid)
       return found.length > 0 ? found : null
     }, 'a new launcher')
     assert.notEqual(replacement, launcher)
-    assert.equal((await daemon.task('watched')).state, 'running', 'the retry runs, watched by the new launcher')
+    assert.equal((await daemon.task('watched')).state, 'running', 'it runs again, watched by the new launcher')
     assert.equal(daemon.child.exitCode, null, 'the daemon lives on')
   })
 })
