@@ -69,6 +69,7 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
     await store.forEachTask((task) => restore(state, task))
     // Runs a crashed daemon left behind end before anything starts again, so no task runs twice at once.
     await endGroups(leftoverGroups(state, options.home.root), spawner, settings.killTimeoutMs)
+    spawner.endLeftoverCgroups?.()
     const probe = options.probe ?? systemProbe()
     const supervisor = new Supervisor(new Dispatcher(state, store), {
       clock, spawner, probe, monitor: options.monitor ?? processMonitor,

@@ -14,6 +14,10 @@ export interface ExitStatus {
   signal: string | null
   /** Ended by a failure of the supervisor's own (its launcher died), not by the task: no retry spent. */
   interrupted?: boolean
+  /** The kernel ended a process of the run for passing its memory limit (cgroups only). */
+  oom?: boolean
+  /** The most memory the run used, as its cgroup counted it. */
+  peak?: number
 }
 
 export type SpawnResult = { pid: number; pidStart: string | null } | { error: string }
@@ -28,6 +32,12 @@ export interface Spawner {
   signalGroup(pid: number, signal: NodeJS.Signals | 0): boolean
   /** Whether any process of the group is left (without signalling it); absent on fakes. */
   groupAlive?(pid: number): boolean
+  /** Whether the kernel holds runs to their `memory`, so that the daemon need not poll for it. */
+  readonly kernelMemoryLimit?: boolean
+  /** How runs are contained (cgroups or process groups), in words. */
+  readonly containment?: string
+  /** End and remove what runs of a daemon that died left in their cgroups. */
+  endLeftoverCgroups?(): void
   /** Get ready before the first run (start helper processes). */
   prepare?(): void
   /** Release what it holds (helper processes) once no run is left. */

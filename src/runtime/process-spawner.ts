@@ -9,6 +9,8 @@ import type { LaunchReply, LaunchRequest } from './launcher.js'
 import { logPath } from './log-files.js'
 import type { ExitStatus, SpawnResult, Spawner } from './ports.js'
 import { lookupUser } from './users.js'
+import * as cgroups from './cgroups.js'
+import { describeContainment, detectCgroups, type CgroupBases } from './cgroups.js'
 
 const LAUNCHER = fileURLToPath(new URL('./launcher.js', import.meta.url))
 
@@ -33,9 +35,16 @@ export class ProcessSpawner implements Spawner {
   /** Requests sent, by id: how to answer, and whom to tell of the exit. */
   private readonly waiting = new Map<number, { resolve: (result: SpawnResult) => void; onExit: (status: ExitStatus) => void }>()
   private readonly running = new Map<number, (status: ExitStatus) => void>()
+  /** Each run's cgroup, by its leader's pid, until its exit has been handled. */
+  private readonly cgroupOf = new Map<number, string>()
   private closing = false
 
-  constructor(private readonly paths: { home: string; logs: string }) {}
+  /** Where runs get cgroups of their own; null where the kernel offers none (process groups only). */
+  private readonly cgroups: CgroupBases | null
+
+  constructor(private readonly paths: { home: string; logs: string }, options: { cgroups?: boolean } = {}) {
+    this.cgroups = options.cgroups === false ? null : detectCgroups(paths.home)
+  }
 
   async spawn(spec: TaskSpec, onExit: (status: ExitStatus) => void): Promise<SpawnResult> {
     const command = this.command(spec)
@@ -51,6 +60,7 @@ export class ProcessSpawner implements Spawner {
       inheritEnv: spec.user === null,
       out: logPath(this.paths.logs, spec.name, 'out'),
       err: logPath(this.paths.logs, spec.name, 'err'),
+      memoryBytes: spec.memoryBytes,
     }
     return new Promise<SpawnResult>((resolve) => {
       this.waiting.set(request.id, { resolve, onExit })
@@ -78,18 +88,45 @@ export class ProcessSpawner implements Spawner {
     }
   }
 
+  /**
+   * Signal everything of a run: its process group and, in a cgroup, every process in it (those that
+   * left the group with setsid too; SIGKILL through `cgroup.kill`). False once nothing of it is left.
+   */
   signalGroup(pid: number, signal: NodeJS.Signals | 0): boolean {
-    try {
-      process.kill(-pid, signal)
-      return true
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false
-      throw error
+    let alive = false
+    const name = this.cgroupOf.get(pid)
+    if (this.cgroups !== null && name !== undefined) {
+      const run = cgroups.runCgroup(this.cgroups, name)
+      const members = cgroups.members(run)
+      alive = members.length > 0
+      if (signal === 'SIGKILL' && alive) cgroups.kill(run)
+      else if (signal !== 0) for (const member of members) signalProcess(member, signal)
     }
+    return signalProcess(-pid, signal) || alive
   }
 
   groupAlive(pid: number): boolean {
     return this.signalGroup(pid, 0)
+  }
+
+  /** How runs are contained here (for `ctl info`). */
+  get containment(): string {
+    return describeContainment(this.cgroups)
+  }
+
+  /** Whether the kernel holds runs to their `memory` (else the daemon's monitor must). */
+  get kernelMemoryLimit(): boolean {
+    return this.cgroups?.memoryVersion != null
+  }
+
+  /** Runs' cgroups left by a daemon that died: everything in them ends, and they are removed. */
+  endLeftoverCgroups(): void {
+    if (this.cgroups === null) return
+    for (const name of cgroups.allRuns(this.cgroups)) {
+      const run = cgroups.runCgroup(this.cgroups, name)
+      cgroups.kill(run)
+      cgroups.remove(run)
+    }
   }
 
   /** Start the launcher now, so that the first run does not wait for it to boot. */
@@ -102,11 +139,12 @@ export class ProcessSpawner implements Spawner {
     this.closing = true
     this.launcher?.disconnect()
     this.launcher = null
+    if (this.cgroups !== null) cgroups.removeBases(this.cgroups)
   }
 
   private ensureLauncher(): ChildProcess {
     if (this.launcher !== null) return this.launcher
-    const launcher = fork(LAUNCHER, [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' })
+    const launcher = fork(LAUNCHER, [JSON.stringify(this.cgroups)], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' })
     launcher.on('message', (message) => this.receive(message as LaunchReply))
     launcher.once('exit', () => this.lost(launcher))
     this.launcher = launcher
@@ -118,13 +156,17 @@ export class ProcessSpawner implements Spawner {
       const onExit = this.running.get(message.exit.pid)
       this.running.delete(message.exit.pid)
       onExit?.(message.exit)
+      this.cgroupOf.delete(message.exit.pid)
       return
     }
     // The pid is known before any later message is read: an exit can follow in the same chunk.
     const request = this.waiting.get(message.id)
     this.waiting.delete(message.id)
     if (request === undefined) return
-    if ('pid' in message) this.running.set(message.pid, request.onExit)
+    if ('pid' in message) {
+      this.running.set(message.pid, request.onExit)
+      if (message.cgroup !== null) this.cgroupOf.set(message.pid, message.cgroup)
+    }
     request.resolve(message)
   }
 
@@ -143,5 +185,17 @@ export class ProcessSpawner implements Spawner {
       onExit({ pid, code: null, signal: 'SIGKILL', interrupted: true })
     }
     this.running.clear()
+    this.cgroupOf.clear()
+  }
+}
+
+/** Signal one process (or, negative, a process group); false if it is gone. */
+function signalProcess(pid: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(pid, signal)
+    return true
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false
+    throw error
   }
 }

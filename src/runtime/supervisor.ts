@@ -261,7 +261,7 @@ export class Supervisor {
   private onExit(name: string, status: ExitStatus, errStart: number): void {
     const { pid } = status
     const kill = this.kills.get(name)
-    const cause = kill?.pid === pid ? kill.cause : status.interrupted === true ? 'shutdown' : null
+    const cause = kill?.pid === pid ? kill.cause : status.interrupted === true ? 'shutdown' : status.oom === true ? 'memory' : null
     if (kill?.pid === pid) this.kills.delete(name)
     const usage = this.usage.get(name)
     if (usage?.pid === pid) this.usage.delete(name)
@@ -274,7 +274,7 @@ export class Supervisor {
       .then((stderr) => {
         return this.record({
           type: 'exited', now, name, pid, code: status.code, signal: status.signal, cause, jitter: jitter(),
-          ...(usage?.pid === pid ? { peakMemory: usage.peak } : {}),
+          ...peakOf(usage?.pid === pid ? usage.peak : undefined, status.peak),
           ...(task === undefined ? {} : this.nextSlot(task, now)),
           ...(failed ? { stderr, fingerprint: fingerprint(stderr) } : {}),
         })
@@ -323,7 +323,8 @@ export class Supervisor {
       const previous = this.usage.get(task.spec.name)
       const peak = Math.max(sample.memory, previous?.pid === task.pid ? previous.peak : 0)
       this.usage.set(task.spec.name, { ...sample, pid: task.pid, peak })
-      const limit = task.spec.memoryBytes
+      // Where the kernel holds the run to its limit (a cgroup), it ends it itself; else the poll does.
+      const limit = this.ports.spawner.kernelMemoryLimit === true ? null : task.spec.memoryBytes
       if (limit !== null && sample.memory > limit && task.pid !== null) this.kill(task.spec.name, task.pid, 'memory')
     }
   }
@@ -395,6 +396,15 @@ export class Supervisor {
     }
     await this.dispatcher.serial(async () => undefined)
   }
+}
+
+/**
+ * A run's peak memory: what its cgroup counted where it has one (what a kernel limit applies to: its
+ * processes' own pages, without the shared ones RSS also counts), else the most the monitor saw.
+ */
+function peakOf(polled: number | undefined, counted: number | undefined): { peakMemory?: number } {
+  const peak = counted ?? polled
+  return peak === undefined ? {} : { peakMemory: peak }
 }
 
 /** Uniform in [-1, 1]: the retry wait's jitter, drawn here so the core stays pure. */

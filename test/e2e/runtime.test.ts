@@ -69,7 +69,8 @@ describe('runtime features of a real daemon', () => {
     const exited = await suite.daemon.waitForType('run.exited', 'hog')
     assert.equal(exited.outcome, 'killed')
     assert.ok(exited.peakMemory !== undefined, 'run.exited carries peakMemory')
-    assert.ok(exited.peakMemory > 100 * MB, `peak ${exited.peakMemory} bytes is over the 100M limit`)
+    // Polled, the peak passes the limit before the kill; held by the kernel (a cgroup), it reaches it.
+    assert.ok(exited.peakMemory > 90 * MB, `peak ${exited.peakMemory} bytes reached the 100M limit`)
     await suite.daemon.waitForType('task.failed', 'hog')
     assert.deepEqual(suite.daemon.eventsOf('task.retrying', 'hog'), [], '--retries 0: no retry')
     assert.equal(alive(started.pid), false)
