@@ -133,19 +133,28 @@ export function runCgroup(bases: CgroupBases, name: string): RunCgroup {
 
 const folders = (run: RunCgroup): string[] => (run.memory === null ? [run.unified] : [run.unified, run.memory])
 
-/** Create a run's cgroup, with the kernel's limit on its memory when it has one. */
-export function createRun(bases: CgroupBases, run: RunCgroup, memoryBytes: number | null): void {
+/** Create a run's cgroup. */
+export function createRun(run: RunCgroup): void {
   for (const folder of folders(run)) mkdirSync(folder)
-  if (memoryBytes === null || bases.memoryVersion === null) return
-  const limit = String(memoryBytes)
+}
+
+/**
+ * Give the kernel a limit on the run's memory; false if it cannot be set (the run already uses more).
+ * Set once the run is born, not before: the launcher passes through the cgroup to fork it, and must
+ * never be the one a small limit ends.
+ */
+export function limitMemory(bases: CgroupBases, run: RunCgroup, bytes: number): boolean {
+  const limit = String(bytes)
   if (bases.memoryVersion === 2) {
-    writeFileSync(join(run.unified, 'memory.max'), limit)
+    const set = tryWrite(join(run.unified, 'memory.max'), limit)
     tryWrite(join(run.unified, 'memory.swap.max'), '0')
-  } else if (run.memory !== null) {
-    writeFileSync(join(run.memory, 'memory.limit_in_bytes'), limit)
-    // With swap accounting, the same bound on memory and swap together: no escape into swap.
-    tryWrite(join(run.memory, 'memory.memsw.limit_in_bytes'), limit)
+    return set
   }
+  if (bases.memoryVersion !== 1 || run.memory === null) return true
+  const set = tryWrite(join(run.memory, 'memory.limit_in_bytes'), limit)
+  // With swap accounting, the same bound on memory and swap together: no escape into swap.
+  tryWrite(join(run.memory, 'memory.memsw.limit_in_bytes'), limit)
+  return set
 }
 
 /** Move the calling process (all its threads) into `run`; its children forked meanwhile start there. */

@@ -72,7 +72,7 @@ function launch(request: LaunchRequest): void {
     const cgroup = `run-${process.pid}-${request.id}`
     if (bases !== null && home !== null) {
       run = cgroups.runCgroup(bases, cgroup)
-      cgroups.createRun(bases, run, request.memoryBytes)
+      cgroups.createRun(run)
     }
     const child = start(request, out, err, run)
     if (child.pid === undefined) {
@@ -82,8 +82,11 @@ function launch(request: LaunchRequest): void {
     }
     const pid = child.pid
     const placed = run
+    // A limit the run passed before it could be set (it cannot be lowered below use): ended at once.
+    const over = placed !== null && bases !== null && request.memoryBytes !== null && !cgroups.limitMemory(bases, placed, request.memoryBytes)
+    if (over && placed !== null) cgroups.kill(placed)
     child.on('error', () => undefined)
-    child.once('exit', (code, signal) => send({ exit: { pid, code, signal, ...(placed === null ? {} : ended(placed)) } }))
+    child.once('exit', (code, signal) => send({ exit: { pid, code, signal, ...(placed === null ? {} : ended(placed, over)) } }))
     send({ id: request.id, pid, pidStart: processStartTime(pid), cgroup: placed === null ? null : cgroup })
   } catch (error) {
     if (run !== null) cgroups.remove(run)
@@ -112,9 +115,9 @@ function start(request: LaunchRequest, out: number, err: number, run: cgroups.Ru
 }
 
 /** The run's leader ended: what the kernel says of its memory, then whatever it left behind ends too. */
-function ended(run: cgroups.RunCgroup): Pick<LaunchExit, 'oom' | 'peak'> {
+function ended(run: cgroups.RunCgroup, over: boolean): Pick<LaunchExit, 'oom' | 'peak'> {
   if (bases === null) return {}
-  const oom = cgroups.oomKilled(bases, run)
+  const oom = over || cgroups.oomKilled(bases, run)
   const peak = cgroups.peakMemory(bases, run)
   cgroups.kill(run)
   removeWhenEmpty(run, 0)
