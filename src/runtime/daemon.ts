@@ -60,7 +60,8 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
   const closers: (() => Promise<void>)[] = [() => store.close()]
   try {
     // The launcher forks now, while this process is small: a fork costs more the bigger the parent.
-    const spawner = options.spawner ?? new ProcessSpawner({ home: options.home.root, logs: options.home.logs })
+    const logPolicy = { maxBytes: settings.logMaxBytes, keep: settings.logFiles }
+    const spawner = options.spawner ?? new ProcessSpawner({ home: options.home.root, logs: options.home.logs, logPolicy })
     spawner.prepare?.()
     // A boot that fails from here on lets the launcher go too (closing it twice is harmless).
     closers.push(async () => spawner.close?.())
@@ -75,7 +76,7 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
       clock, spawner, probe, monitor: options.monitor ?? processMonitor,
     }, {
       ...DEFAULT_SUPERVISOR_TIMING, logDir: options.home.logs, limits, killTimeoutMs: settings.killTimeoutMs,
-      logPolicy: { maxBytes: settings.logMaxBytes, keep: settings.logFiles }, historyKeep: settings.historyKeep,
+      logPolicy, historyKeep: settings.historyKeep,
     })
     await supervisor.request({ type: 'boot', now: clock.now() })
 

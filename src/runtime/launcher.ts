@@ -2,13 +2,14 @@
 // fork() costs time in proportion to the forking process's memory (2 ms at 50 MB, 20 ms at 370 MB),
 // and a daemon holding 100,000 tasks is big; this process stays small, so a start stays cheap.
 // Where the kernel offers cgroups, it also puts each run in a cgroup of its own (argv[2]: the bases).
-// Protocol (IPC, JSON): in {id, file, args, cwd, env, out, err, memoryBytes}; out {id, pid, pidStart, cgroup}
+// Protocol (IPC, JSON): in {id, file, args, cwd, env, logs, memoryBytes}; out {id, pid, pidStart, cgroup}
 // or {id, error}, then {exit: {pid, code, signal, oom?, peak?}} when a process ends. It exits when the
 // daemon goes away.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { closeSync, openSync } from 'node:fs'
 import * as cgroups from './cgroups.js'
 import { closeInheritedDescriptors } from './inherited-fds.js'
+import type { LogPolicy, LogStream } from './log-files.js'
+import { LogWriter } from './log-writer.js'
 import { processStartTime } from './proc.js'
 
 export interface LaunchRequest {
@@ -20,9 +21,8 @@ export interface LaunchRequest {
   env: Record<string, string>
   /** False for a run as another user: it gets `env` alone, nothing of the daemon's environment. */
   inheritEnv: boolean
-  /** Log files the process appends its stdout and stderr to. */
-  out: string
-  err: string
+  /** Where its stdout and stderr go: the task's log files, capped and rotated as output arrives. */
+  logs: { dir: string; task: string; policy: LogPolicy }
   /** The kernel's limit on the run's memory, where its cgroup can have one. */
   memoryBytes: number | null
 }
@@ -62,19 +62,15 @@ function parseBases(text: string | undefined): cgroups.CgroupBases | null {
 }
 
 function launch(request: LaunchRequest): void {
-  let out: number | null = null
-  let err: number | null = null
   let run: cgroups.RunCgroup | null = null
   try {
-    out = openSync(request.out, 'a', 0o600)
-    err = openSync(request.err, 'a', 0o600)
     // Named before the run has a pid: a cgroup v2 folder cannot be renamed.
     const cgroup = `run-${process.pid}-${request.id}`
     if (bases !== null && home !== null) {
       run = cgroups.runCgroup(bases, cgroup)
       cgroups.createRun(run)
     }
-    const child = start(request, out, err, run)
+    const child = start(request, run)
     if (child.pid === undefined) {
       if (run !== null) cgroups.remove(run)
       child.once('error', (error) => send({ id: request.id, error: error.message }))
@@ -85,15 +81,48 @@ function launch(request: LaunchRequest): void {
     // A limit the run passed before it could be set (it cannot be lowered below use): ended at once.
     const over = placed !== null && bases !== null && request.memoryBytes !== null && !cgroups.limitMemory(bases, placed, request.memoryBytes)
     if (over && placed !== null) cgroups.kill(placed)
+    const written = [writeLog(child, 'out', request), writeLog(child, 'err', request)]
     child.on('error', () => undefined)
-    child.once('exit', (code, signal) => send({ exit: { pid, code, signal, ...(placed === null ? {} : ended(placed, over)) } }))
+    child.once('exit', (code, signal) => {
+      const extra = placed === null ? {} : ended(placed, over)
+      // Whatever the script left behind in its group ends with it (in a cgroup, `ended` did so).
+      signalGroup(pid, 'SIGKILL')
+      // Its last output is in the files before its exit is told (a failure's cause is read from them).
+      void settled(written, OUTPUT_WAIT_MS).then(() => send({ exit: { pid, code, signal, ...extra } }))
+    })
     send({ id: request.id, pid, pidStart: processStartTime(pid), cgroup: placed === null ? null : cgroup })
   } catch (error) {
     if (run !== null) cgroups.remove(run)
     send({ id: request.id, error: (error as Error).message })
-  } finally {
-    if (out !== null) closeSync(out)
-    if (err !== null) closeSync(err)
+  }
+}
+
+/** How long an exit waits for the run's output to be written: a process that kept the pipe open is not waited for. */
+const OUTPUT_WAIT_MS = 1000
+
+function writeLog(child: ChildProcess, stream: LogStream, request: LaunchRequest): Promise<void> {
+  const source = stream === 'out' ? child.stdout : child.stderr
+  if (source === null) return Promise.resolve()
+  const { dir, task, policy } = request.logs
+  const onError = (error: Error): void => void process.stderr.write(`supervisor launcher: ${task} ${stream} log: ${error.message}\n`)
+  return new LogWriter(source, { dir, task, stream, policy, onError }).done
+}
+
+function settled(work: Promise<void>[], ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms)
+    void Promise.all(work).then(() => {
+      clearTimeout(timer)
+      resolve()
+    })
+  })
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal)
+  } catch {
+    // Gone already.
   }
 }
 
@@ -101,13 +130,13 @@ function launch(request: LaunchRequest): void {
  * Fork the run. In a cgroup: the launcher steps into the run's cgroup for the fork, so the child is
  * born there (nothing it starts can be outside it, not even for an instant), then steps back.
  */
-function start(request: LaunchRequest, out: number, err: number, run: cgroups.RunCgroup | null): ChildProcess {
+function start(request: LaunchRequest, run: cgroups.RunCgroup | null): ChildProcess {
   if (run !== null) cgroups.enter(run)
   try {
     // detached: the child leads a new session and process group, so signals reach its whole tree.
     return spawn(request.file, request.args, {
       cwd: request.cwd ?? undefined, env: request.inheritEnv ? { ...BASE_ENV, ...request.env } : request.env,
-      detached: true, stdio: ['ignore', out, err],
+      detached: true, stdio: ['ignore', 'pipe', 'pipe'],
     })
   } finally {
     if (run !== null && home !== null) cgroups.enter(home)

@@ -17,6 +17,12 @@ export function logPath(dir: string, task: string, stream: LogStream): string {
   return join(dir, `${task}.${stream}.log`)
 }
 
+/** The size of a task's log (0 if it has none yet): where a run starting now begins its output. */
+export function logSize(dir: string, task: string, stream: LogStream): number {
+  // Not there yet is the common case on a first run: no exception built for it.
+  return statSync(logPath(dir, task, stream), { throwIfNoEntry: false })?.size ?? 0
+}
+
 /** Open both logs of a task for appending (the child writes to them directly). */
 export function openLogs(dir: string, task: string): { out: number; err: number } {
   return { out: openSync(logPath(dir, task, 'out'), 'a', 0o600), err: openSync(logPath(dir, task, 'err'), 'a', 0o600) }

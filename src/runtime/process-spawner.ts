@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { TaskSpec } from '../core/types.js'
 import type { LaunchReply, LaunchRequest } from './launcher.js'
-import { logPath } from './log-files.js'
+import type { LogPolicy } from './log-files.js'
 import type { ExitStatus, SpawnResult, Spawner } from './ports.js'
 import { lookupUser } from './users.js'
 import * as cgroups from './cgroups.js'
@@ -42,7 +42,7 @@ export class ProcessSpawner implements Spawner {
   /** Where runs get cgroups of their own; null where the kernel offers none (process groups only). */
   private readonly cgroups: CgroupBases | null
 
-  constructor(private readonly paths: { home: string; logs: string }, options: { cgroups?: boolean } = {}) {
+  constructor(private readonly paths: { home: string; logs: string; logPolicy: LogPolicy }, options: { cgroups?: boolean } = {}) {
     this.cgroups = options.cgroups === false ? null : detectCgroups(paths.home)
   }
 
@@ -58,8 +58,7 @@ export class ProcessSpawner implements Spawner {
       // launcher inherited. A run as another user: a clean environment and its own, nothing more.
       env: { ...command.env, ...spec.env, SUPERVISOR_HOME: this.paths.home, SUPERVISOR_TASK: spec.name },
       inheritEnv: spec.user === null,
-      out: logPath(this.paths.logs, spec.name, 'out'),
-      err: logPath(this.paths.logs, spec.name, 'err'),
+      logs: { dir: this.paths.logs, task: spec.name, policy: this.paths.logPolicy },
       memoryBytes: spec.memoryBytes,
     }
     return new Promise<SpawnResult>((resolve) => {

@@ -9,7 +9,7 @@ import type { Task } from '../core/types.js'
 import { nextCronTime } from '../config/cron.js'
 import type { Dispatcher } from './dispatcher.js'
 import { fingerprint } from './fingerprint.js'
-import { DEFAULT_LOG_POLICY, rotateIfNeeded, type LogPolicy } from './log-files.js'
+import { DEFAULT_LOG_POLICY, logSize, type LogPolicy } from './log-files.js'
 import { runStderr } from './log-reader.js'
 import type { Clock, ExitStatus, GroupUsage, Spawner, SystemProbe, UsageProbe } from './ports.js'
 
@@ -133,7 +133,6 @@ export class Supervisor {
     this.resources = { cpuPercent: sample.cpuPercent, freeBytes: sample.freeBytes }
     this.totalBytes = sample.totalBytes
     this.reserved = 0
-    for (const task of this.state.running) rotateIfNeeded(this.options.logDir, task.spec.name, this.options.logPolicy)
     if (this.metricsListeners.size > 0) {
       const metrics = this.metrics()
       for (const listener of this.metricsListeners) listener(metrics)
@@ -244,7 +243,7 @@ export class Supervisor {
   /** Start one run; its start (or its failure to start) as an action to log. */
   private async spawn(task: Task): Promise<Action> {
     const name = task.spec.name
-    const errStart = rotateIfNeeded(this.options.logDir, name, this.options.logPolicy)
+    const errStart = logSize(this.options.logDir, name, 'err')
     const result = await this.ports.spawner.spawn(task.spec, (status) => this.onExit(name, status, errStart))
     const now = this.ports.clock.now()
     if ('error' in result) {

@@ -1,7 +1,7 @@
 // End to end: ctl logs (streams kept apart, --lines, --follow across runs) and tasks run as another user.
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { chmod, copyFile, readdir, readFile, writeFile } from 'node:fs/promises'
+import { chmod, copyFile, readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, afterEach, before, describe, it } from 'node:test'
 import { CLI, DaemonProcess, fixture } from '../helpers/daemon-process.js'
@@ -100,14 +100,25 @@ describe('task logs and users through ctl', () => {
 })
 
 describe('log rotation by the daemon', () => {
-  it('rotates a task\'s logs past logMaxSize when a run starts, keeping logFiles copies', { timeout: 30_000 }, async () => {
+  /** A daemon whose settings cap logs at `logMaxSize` bytes with `logFiles` copies; `body` gets its logs folder. */
+  async function withCappedDaemon(logMaxSize: number, logFiles: number, body: (daemon: DaemonProcess, logs: string) => Promise<void>): Promise<void> {
     const home = await tempDir()
     const work = await tempDir()
     const config = join(work.path, 'ecosystem.json')
-    // Each run writes 20 lines (151 bytes) to stdout: past the 100-byte cap once it has run.
-    await writeFile(config, JSON.stringify({ supervisor: { logMaxSize: 100, logFiles: 1 }, tasks: [] }))
+    await writeFile(config, JSON.stringify({ supervisor: { logMaxSize, logFiles }, tasks: [] }))
     const daemon = await DaemonProcess.start(home.path, [...FLAGS, '--config', config])
     try {
+      await body(daemon, join(home.path, 'logs'))
+    } finally {
+      await daemon.cleanup()
+      await home.remove()
+      await work.remove()
+    }
+  }
+
+  it('holds each log file to logMaxSize as the output arrives, keeping logFiles older files', { timeout: 30_000 }, async () => {
+    // Each run writes 20 lines (151 bytes) to stdout: past the 100-byte cap within the run itself.
+    await withCappedDaemon(100, 1, async (daemon, logs) => {
       await daemon.add('chatty', ['--script', fixture('noisy.sh'), '--', '20'])
       await daemon.waitForType('task.succeeded', 'chatty')
       for (let run = 2; run <= 3; run += 1) {
@@ -115,17 +126,27 @@ describe('log rotation by the daemon', () => {
         assert.equal((await daemon.ctl(['run', 'chatty'])).code, 0)
         await daemon.waitForType('task.succeeded', 'chatty', (e) => e.seq > lastSeq)
       }
-      const logs = join(home.path, 'logs')
       const out = join(logs, 'chatty.out.log')
-      const lines = Array.from({ length: 20 }, (_, i) => `line ${i + 1}\n`).join('')
       assert.deepEqual((await readdir(logs)).filter((f) => f.startsWith('chatty.')).sort(), ['chatty.err.log', 'chatty.out.log', 'chatty.out.log.1'])
-      assert.equal(await readFile(out, 'utf8'), lines, 'the live log holds the last run alone')
-      assert.equal(await readFile(`${out}.1`, 'utf8'), lines, 'one copy kept: the run before')
+      const [live, older] = [await readFile(out, 'utf8'), await readFile(`${out}.1`, 'utf8')]
+      assert.ok(live.length <= 100 && older.length <= 100, `files of ${live.length} and ${older.length} bytes, cap 100`)
+      assert.ok(live.endsWith('line 20\n'), 'the live log ends with the last run\'s last line')
+      assert.ok((older + live).includes('line 11\nline 12\n'), 'rotation happens at line ends: no line is cut')
       assert.equal(await readFile(join(logs, 'chatty.err.log'), 'utf8'), 'noisy: done\n'.repeat(3), 'stderr stayed under the cap')
-    } finally {
-      await daemon.cleanup()
-      await home.remove()
-      await work.remove()
-    }
+    })
+  })
+
+  it('holds a burst (5 MB in well under a second) to a 1 MB cap: never a bigger file, never more than logFiles + 1', { timeout: 30_000 }, async () => {
+    await withCappedDaemon(1024 * 1024, 2, async (daemon, logs) => {
+      await daemon.add('burst', ['--script', fixture('burst.sh'), '--', '5'])
+      await daemon.waitForType('task.succeeded', 'burst')
+      const files = (await readdir(logs)).filter((f) => f.startsWith('burst.out.')).sort()
+      assert.deepEqual(files, ['burst.out.log', 'burst.out.log.1', 'burst.out.log.2'])
+      for (const file of files) {
+        const { size } = await stat(join(logs, file))
+        assert.ok(size <= 1024 * 1024, `${file} holds ${size} bytes, over the 1 MB cap`)
+        assert.ok(size > 0, `${file} is not empty`)
+      }
+    })
   })
 })
