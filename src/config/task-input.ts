@@ -7,7 +7,7 @@ import { DEFAULT_BACKOFF } from '../core/backoff.js'
 import { PRIORITIES, RESTARTS, type BackoffPolicy, type TaskSpec } from '../core/types.js'
 import { cronProblem, nextCronTime } from './cron.js'
 import { envSchema, execFieldProblems, execText } from './exec-limits.js'
-import { inTimeRange, MAX_DURATION, MAX_DURATION_MS, MAX_TIME, parseDate, parseDuration, parseSize, TIME_RANGE } from './units.js'
+import { inTimeRange, MAX_DURATION, MAX_DURATION_MS, parseDate, parseDuration, parseSize, TIME_RANGE } from './units.js'
 import { got } from './validation.js'
 
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
@@ -118,7 +118,7 @@ export function resolveTask(input: TaskInput, ctx: ResolveContext): TaskSpec {
   let at = start
   if (input.cron != null && problems.length === 0) {
     const first = nextCronTime(input.cron, cronTz, start)
-    if (first === null) problems.push(`cron: ${JSON.stringify(input.cron)} has no slot from ${new Date(start).toISOString()} to ${new Date(MAX_TIME).toISOString()}`)
+    if (first === null) problems.push(`cron: ${JSON.stringify(input.cron)} has no slot from ${new Date(start).toISOString()} on`)
     at = first ?? start
   }
   const deadline = input.deadline == null ? null : dateOf('deadline', input.deadline)

@@ -41,7 +41,7 @@ describe('one representable range for every date', () => {
     ['year 0070 (not 1970)', { at: '0070-01-01T00:00:00Z' }, `at: ${RANGE}, got "0070-01-01T00:00:00Z"`],
     ['the last instant, an hour west', { deadline: '9999-12-31T23:00:00-02:00' }, `deadline: ${RANGE}, got "9999-12-31T23:00:00-02:00"`],
     ['a cron task with no slot left before year 10000', { at: '9999-12-31T01:00:00Z', cron: '0 0 1 1 *' },
-      'cron: "0 0 1 1 *" has no slot from 9999-12-31T01:00:00.000Z to 9999-12-31T23:59:59.999Z'],
+      'cron: "0 0 1 1 *" has no slot from 9999-12-31T01:00:00.000Z on'],
   ]
   for (const [what, fields, message] of cases) {
     it(`refuses ${what}, naming the field`, () => assert.deepEqual(problems(fields), [message]))
