@@ -3,7 +3,7 @@
 import { DomainError } from '../core/errors.js'
 import type { TaskSpec } from '../core/types.js'
 import { resolveTask, taskInputSchema, type TaskInput } from '../config/task-input.js'
-import { scriptProblem } from '../config/script-check.js'
+import { folderProblem, scriptProblem } from '../config/script-check.js'
 import { issueMessages } from '../config/validation.js'
 import { userProblem } from '../runtime/users.js'
 import type { DaemonContext } from './context.js'
@@ -67,11 +67,16 @@ export class TaskIntake {
   async finish(baseDir: string): Promise<TaskSpec[]> {
     const now = this.ctx.clock.now()
     for (const { slot, input } of this.waiting) this.specs[slot] = this.resolve(input, slot, now, baseDir)
-    // Each script once (an apply of 100k tasks names a handful), all checked before the loop: an
-    // await per task cost 100 ms of microtasks for 100k tasks.
+    // Each script and folder once (an apply of 100k tasks names a handful), all checked before the
+    // loop: an await per task cost 100 ms of microtasks for 100k tasks.
     const scripts = new Set<string>()
-    for (const spec of this.specs) if (spec != null) scripts.add(spec.script)
-    const problems = new Map(await Promise.all([...scripts].map(async (script) => [script, await scriptProblem(script)] as const)))
+    const folders = new Set<string>()
+    for (const spec of this.specs) {
+      if (spec == null) continue
+      scripts.add(spec.script)
+      if (spec.cwd !== null) folders.add(spec.cwd)
+    }
+    const [problems, folderProblems] = await Promise.all([checkEach(scripts, scriptProblem), checkEach(folders, folderProblem)])
     const specs: TaskSpec[] = []
     for (let slot = 0; slot < this.specs.length; slot += 1) {
       const spec = this.specs[slot]
@@ -79,6 +84,8 @@ export class TaskIntake {
       specs.push(spec)
       const problem = problems.get(spec.script)
       if (problem != null) this.problems.push(at(this.labelOf(slot, spec), `script: ${problem}`))
+      const folderIssue = spec.cwd === null ? null : folderProblems.get(spec.cwd)
+      if (folderIssue != null) this.problems.push(at(this.labelOf(slot, spec), `cwd: ${folderIssue}`))
       const userIssue = spec.user === null ? null : userProblem(spec.user)
       if (userIssue !== null) this.problems.push(at(this.labelOf(slot, spec), `user: ${userIssue}`))
     }
@@ -91,7 +98,8 @@ export class TaskIntake {
       return resolveTask(input, { now, baseDir, totalMemory: this.ctx.totalMemory })
     } catch (error) {
       if (!(error instanceof DomainError)) throw error
-      this.problems.push(at(this.labelOf(slot, input), error.message))
+      // One line a field at fault, each under the task's label.
+      for (const line of error.message.split('\n')) this.problems.push(at(this.labelOf(slot, input), line))
       return null
     }
   }
@@ -99,6 +107,11 @@ export class TaskIntake {
   private labelOf(slot: number, task: { name: string }): string {
     return this.label(this.positions[slot] ?? 0, task)
   }
+}
+
+/** What `check` says of each of `paths`, checked all at once. */
+async function checkEach(paths: Set<string>, check: (path: string) => Promise<string | null>): Promise<Map<string, string | null>> {
+  return new Map(await Promise.all([...paths].map(async (path) => [path, await check(path)] as const)))
 }
 
 function at(label: string, message: string): string {

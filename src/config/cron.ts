@@ -1,5 +1,6 @@
 // Cron schedules (5 or 6 fields, optional time zone), through croner.
 import { Cron } from 'croner'
+import { inTimeRange } from '../core/time-range.js'
 
 function schedule(expression: string, tz: string | null): Cron {
   return new Cron(expression, { paused: true, ...(tz === null ? {} : { timezone: tz }) })
@@ -17,7 +18,10 @@ export function cronProblem(expression: string, tz: string | null): string | nul
   }
 }
 
-/** The first occurrence at or after `from` (epoch ms), or null if there is none. */
+/** The first occurrence at or after `from` (epoch ms), or null if there is none up to year 9999. */
 export function nextCronTime(expression: string, tz: string | null, from: number): number | null {
-  return schedule(expression, tz).nextRun(new Date(from - 1))?.getTime() ?? null
+  // Out of range, `from` would be an Invalid Date, which croner reads as "now".
+  if (!inTimeRange(from)) return null
+  const next = schedule(expression, tz).nextRun(new Date(from - 1))?.getTime() ?? null
+  return next !== null && inTimeRange(next) ? next : null
 }

@@ -5,7 +5,7 @@ import { parseDuration, parseSize } from './units.js'
 import { got } from './validation.js'
 import { DEFAULT_BACKOFF } from '../core/backoff.js'
 import type { BackoffPolicy } from '../core/types.js'
-import { amount, backoffSchema, toBackoff } from './task-input.js'
+import { amount, backoffSchema, LONGEST, toBackoff } from './task-input.js'
 
 const SIZE_FORMS = 'a size such as 512M, 2G, bytes or N%'
 const bytesOf = (text: string): number | null => parseSize(text, 1)
@@ -17,9 +17,9 @@ export const daemonSettingsSchema = z.strictObject({
   maxConcurrent: z.number({ error: got('a whole number from 1 to 10000') }).int().min(1, { error: got('a whole number from 1 to 10000') }).max(10_000).optional(),
   maxCpu: z.number({ error: got('a percentage from 0 to 100') }).min(0, { error: got('a percentage from 0 to 100') }).max(100, { error: got('a percentage from 0 to 100') }).optional(),
   minFreeMemory: amount(SIZE_FORMS, bytesOf, { positive: false }).optional(),
-  killTimeout: amount('a duration such as 5s', parseDuration, { positive: true }).optional(),
-  urgency: amount('a duration such as 5m', parseDuration, { positive: false }).optional(),
-  stableAfter: amount('a duration such as 10s', parseDuration, { positive: false }).optional(),
+  killTimeout: amount('a duration such as 5s', parseDuration, { positive: true, most: LONGEST }).optional(),
+  urgency: amount('a duration such as 5m', parseDuration, { positive: false, most: LONGEST }).optional(),
+  stableAfter: amount('a duration such as 10s', parseDuration, { positive: false, most: LONGEST }).optional(),
   backoff: backoffSchema.optional(),
   logMaxSize: amount('a size such as 10M', bytesOf, { positive: true }).optional(),
   historyKeep: z.number({ error: got('a whole number of events from 1000') }).int().min(1000, { error: got('a whole number of events from 1000') }).optional(),

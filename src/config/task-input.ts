@@ -6,29 +6,49 @@ import { DomainError } from '../core/errors.js'
 import { DEFAULT_BACKOFF } from '../core/backoff.js'
 import { PRIORITIES, RESTARTS, type BackoffPolicy, type TaskSpec } from '../core/types.js'
 import { cronProblem, nextCronTime } from './cron.js'
-import { parseDate, parseDuration, parseSize } from './units.js'
+import { envSchema, execFieldProblems, execText } from './exec-limits.js'
+import { inTimeRange, MAX_DURATION, MAX_DURATION_MS, parseDate, parseDuration, parseSize, TIME_RANGE } from './units.js'
 import { got } from './validation.js'
 
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
 const DATE_FORMS = 'an ISO 8601 date, "now" or "+DURATION"'
+const IN_RANGE = `a date from ${TIME_RANGE}`
 
+// The range is checked here against the epoch (what no now can make valid: 10000-01-01, 1969, or a
+// duration past year 9999), and again by resolveTask against the actual now (+3000000d).
 const dateExpr = z
   .string({ error: got(DATE_FORMS) })
-  .refine((text) => parseDate(text, 0) !== null, { error: got(DATE_FORMS) })
+  .refine((text) => parseDate(text, 0) !== null, { error: got(DATE_FORMS), abort: true })
+  .refine((text) => inTimeRange(parseDate(text, 0) ?? 0), { error: got(IN_RANGE) })
+
+/** Bounds of an `amount`: its largest value and how messages write it. */
+export interface Most {
+  value: number
+  text: string
+}
+
+/** The longest duration: 100 years, so that every time computed from one stays a representable date. */
+export const LONGEST: Most = { value: MAX_DURATION_MS, text: MAX_DURATION }
+
 /**
  * A whole number, or a text `parse` reads (a duration, a size): above zero when `positive`, else from
- * zero. Whatever is wrong (type, fraction, range, spelling) gets the one message naming the forms.
+ * zero. Whatever is wrong (type, fraction, range, spelling) gets the one message naming the forms;
+ * a value past `most` gets its own ("expected at most 36500d").
  */
-export function amount(forms: string, parse: (text: string) => number | null, { positive }: { positive: boolean }) {
+export function amount(forms: string, parse: (text: string) => number | null, { positive, most }: { positive: boolean; most?: Most }) {
   const error = got(forms)
   const whole = z.number({ error }).int({ error })
-  return z.union([
+  const form = z.union([
     positive ? whole.positive({ error }) : whole.min(0, { error }),
     z.string({ error }).refine((text) => (positive ? (parse(text) ?? 0) > 0 : parse(text) !== null), { error }),
   ], { error })
+  if (most === undefined) return form
+  return form.refine((value) => (typeof value === 'number' ? value : (parse(value) ?? 0)) <= most.value, {
+    error: got(`at most ${most.text}`),
+  })
 }
 
-const duration = amount('a duration such as 500ms, 10s, 5m, 2h, 1d', parseDuration, { positive: true })
+const duration = amount('a duration such as 500ms, 10s, 5m, 2h, 1d', parseDuration, { positive: true, most: LONGEST })
 const size = amount('a size such as 512K, 256M, 2G, bytes or N%', (text) => parseSize(text, 1), { positive: true })
 
 export const backoffSchema = z.strictObject({
@@ -41,9 +61,9 @@ export const taskInputSchema = z.strictObject({
   name: z.string({ error: got('a name') }).regex(NAME_PATTERN, {
     error: got('1-128 of A-Z a-z 0-9 . _ - starting with a letter or digit'),
   }).describe('Unique task name: 1-128 of A-Z a-z 0-9 . _ -, starting with a letter or digit'),
-  script: z.string({ error: got('a path to an executable file') }).min(1, { error: 'must not be empty' })
+  script: execText(z.string({ error: got('a path to an executable file') }).min(1, { error: 'must not be empty' }))
     .describe('Executable file to run; relative to the ecosystem file\'s folder'),
-  args: z.array(z.string({ error: got('a string') }), { error: got('an array of strings') }).optional(),
+  args: z.array(execText(z.string({ error: got('a string') })), { error: got('an array of strings') }).optional(),
   at: dateExpr.optional().describe('When it becomes active: ISO 8601 (no offset: local time), "now" or "+DURATION"'),
   deadline: dateExpr.nullable().optional().describe('When it must have run; same forms; not before at'),
   priority: z.enum(PRIORITIES, { error: got(PRIORITIES.join('|')) }).optional(),
@@ -57,10 +77,11 @@ export const taskInputSchema = z.strictObject({
   backoff: backoffSchema.optional(),
   timeout: duration.nullable().optional(),
   memory: size.nullable().optional(),
-  cwd: z.string({ error: got('a directory path') }).min(1).nullable().optional(),
-  env: z.record(z.string(), z.string({ error: got('a string') }), { error: got('an object of strings') }).optional(),
+  cwd: execText(z.string({ error: got('a directory path') }).min(1)).nullable().optional(),
+  env: envSchema.optional(),
   user: z.string({ error: got('a user name') }).regex(/^[a-z_][a-z0-9_.-]*\$?$/i, { error: got('a user name') }).nullable().optional(),
 }).superRefine((task, ctx) => {
+  for (const { path, message } of execFieldProblems(task)) ctx.addIssue({ code: 'custom', path, message })
   if (task.cron != null) {
     const problem = cronProblem(task.cron, task.tz ?? null)
     if (problem !== null) ctx.addIssue({ code: 'custom', path: ['cron'], message: problem })
@@ -80,13 +101,28 @@ export interface ResolveContext {
 
 export const DEFAULT_RETRIES = 3
 
-/** From a valid input to the definition the queue keeps: absolute paths, dates and sizes as numbers. */
+/**
+ * From a valid input to the definition the queue keeps: absolute paths, dates and sizes as numbers.
+ * Throws an `invalid` error, one line a field, when a date computed against `now` is out of range.
+ */
 export function resolveTask(input: TaskInput, ctx: ResolveContext): TaskSpec {
-  const start = parseDate(input.at ?? 'now', ctx.now) as number
+  const problems: string[] = []
+  const dateOf = (field: string, text: string): number => {
+    const ms = parseDate(text, ctx.now) as number
+    if (!inTimeRange(ms)) problems.push(`${field}: ${got(IN_RANGE)({ input: text })}`)
+    return ms
+  }
+  const start = dateOf('at', input.at ?? 'now')
   const cronTz = input.tz ?? null
   // A cron task's `at` is when its schedule starts: it first runs at the first slot from then on.
-  const at = input.cron == null ? start : (nextCronTime(input.cron, cronTz, start) as number)
-  const deadline = input.deadline == null ? null : (parseDate(input.deadline, ctx.now) as number)
+  let at = start
+  if (input.cron != null && problems.length === 0) {
+    const first = nextCronTime(input.cron, cronTz, start)
+    if (first === null) problems.push(`cron: ${JSON.stringify(input.cron)} has no slot from ${new Date(start).toISOString()} on`)
+    at = first ?? start
+  }
+  const deadline = input.deadline == null ? null : dateOf('deadline', input.deadline)
+  if (problems.length > 0) throw new DomainError('invalid', problems.join('\n'))
   if (deadline !== null && deadline < at) {
     throw new DomainError('invalid', `deadline: must not be before at (${new Date(deadline).toISOString()} < ${new Date(at).toISOString()})`)
   }

@@ -1,5 +1,15 @@
 // Parsing the user's units: durations (500ms, 10s, 5m, 2h, 1d), sizes (512K, 2G, 10%) and dates.
 
+export { MAX_TIME, MIN_TIME, TIME_RANGE, inTimeRange } from '../core/time-range.js'
+
+/**
+ * The longest duration any setting takes: 100 years (36500d). Whatever the queue computes from a
+ * duration (now + timeout, a retry time, deadline - urgency) then stays a representable date until
+ * the year 9899, and no sum of them loses precision.
+ */
+export const MAX_DURATION_MS = 36_500 * 86_400_000
+export const MAX_DURATION = '36500d'
+
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/
 const DURATION_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
 
@@ -46,10 +56,15 @@ export function parseDate(text: string, now: number): number | null {
   const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '0', zone] = match
   const parts = [Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)] as const
   const ms = Math.floor(Number(`0.${frac}`) * 1000)
-  const local = new Date(...parts, ms)
-  const utc = new Date(Date.UTC(...parts, ms))
+  // setFullYear, not the constructor: the constructor reads years 0-99 as 1900-1999.
+  const local = new Date(0)
+  local.setFullYear(parts[0], parts[1], parts[2])
+  local.setHours(parts[3], parts[4], parts[5], ms)
+  const utc = new Date(0)
+  utc.setUTCFullYear(parts[0], parts[1], parts[2])
+  utc.setUTCHours(parts[3], parts[4], parts[5], ms)
   // Out-of-range fields roll over in Date; a real date reads back the same fields.
-  if (utc.getUTCMonth() !== parts[1] || utc.getUTCDate() !== parts[2] || utc.getUTCHours() !== parts[3] ||
+  if (utc.getUTCFullYear() !== parts[0] || utc.getUTCMonth() !== parts[1] || utc.getUTCDate() !== parts[2] || utc.getUTCHours() !== parts[3] ||
       utc.getUTCMinutes() !== parts[4] || utc.getUTCSeconds() !== parts[5]) return null
   if (zone === undefined) return local.getTime()
   return utc.getTime() - zoneOffsetMs(zone)

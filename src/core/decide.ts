@@ -7,6 +7,7 @@ import { DomainError, notFound } from './errors.js'
 import { effectivePriority } from './priority.js'
 import type { State } from './state.js'
 import { isFinished } from './task-record.js'
+import { clampTime } from './time-range.js'
 import type { NewEvent, Outcome, Priority, Task, TaskSpec } from './types.js'
 
 export interface Decision {
@@ -213,7 +214,7 @@ function rearmAfterUpdate(task: Task, now: number): NewEvent[] {
 /** A cron task's cycle ends by waiting for its next slot (the runtime computed it). */
 function nextSlot(task: Task, action: Extract<Action, { type: 'exited' }>): NewEvent[] {
   if (task.spec.cron === null || action.nextAt === undefined) return []
-  return [{ type: 'task.scheduled', task: task.spec.name, at: new Date(action.nextAt).toISOString(), reason: 'cron' }]
+  return [{ type: 'task.scheduled', task: task.spec.name, at: isoTime(action.nextAt), reason: 'cron' }]
 }
 
 /**
@@ -229,5 +230,14 @@ function restartService(state: State, task: Task, outcome: Outcome, action: Extr
 
 function retrying(state: State, task: Task, now: number, step: number, jitter: number): NewEvent {
   const wait = step === 0 ? 0 : backoffDelay(task.spec.backoff ?? state.config.backoff, step, jitter)
-  return { type: 'task.retrying', task: task.spec.name, at: new Date(now + wait).toISOString(), attempt: task.attempts + 1, step }
+  return { type: 'task.retrying', task: task.spec.name, at: isoTime(now + wait), attempt: task.attempts + 1, step }
+}
+
+/**
+ * An instant as the events write it, brought into the representable range first: an exit is always
+ * decided, even if a retry or a next slot lies beyond year 9999 (the boundary refuses settings that
+ * lead there, so this is only a safety net).
+ */
+function isoTime(ms: number): string {
+  return new Date(clampTime(ms)).toISOString()
 }

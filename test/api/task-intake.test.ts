@@ -57,4 +57,20 @@ describe('task intake', () => {
     work.take([{ name: 'solo', script: 'ok.sh', priority: 'urgent' }], FIXTURES)
     assert.deepEqual(await problems(work, FIXTURES), ['priority: expected high|medium|low, got "urgent"'])
   })
+
+  it('refuses a cwd that is missing or not a folder, listing it with every other problem of the apply', async () => {
+    const work = intake()
+    work.take([
+      { name: 'gone', script: 'ok.sh', cwd: '/no/such/folder' },
+      { name: 'file', script: 'ok.sh', cwd: FIXTURES + 'ok.sh' },
+      { name: 'far', script: 'ok.sh', at: '+3000000d', deadline: '+3000001d' },
+      { name: 'here', script: 'ok.sh', cwd: FIXTURES },
+    ], FIXTURES)
+    assert.deepEqual(await problems(work, FIXTURES), [
+      'tasks[2] (far).at: expected a date from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z, got "+3000000d"',
+      'tasks[2] (far).deadline: expected a date from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z, got "+3000001d"',
+      'tasks[0] (gone).cwd: no such folder "/no/such/folder"',
+      `tasks[1] (file).cwd: ${JSON.stringify(FIXTURES + 'ok.sh')} is not a folder`,
+    ])
+  })
 })

@@ -42,3 +42,12 @@ describe('parseDate', () => {
     it(`refuses ${JSON.stringify(text)}`, () => assert.equal(parseDate(text, now), null))
   }
 })
+
+describe('parseDate years before 100', () => {
+  it('reads year 0070 as year 70, not 1970 (the Date constructor adds 1900 to years 0-99)', () => {
+    const at = parseDate('0070-01-01T00:00:00Z', 0)
+    assert.ok(at !== null)
+    assert.equal(new Date(at).getUTCFullYear(), 70)
+    assert.equal(new Date(parseDate('0099-06-01', 0) as number).getFullYear(), 99)
+  })
+})

@@ -46,6 +46,12 @@ describe('bad input and the daemon boundary', () => {
     await writeFile(join(work.path, 'noexec.sh'), '#!/bin/sh\necho no\n')
     await chmod(join(work.path, 'noexec.sh'), 0o644)
     await writeFile(join(work.path, 'dash.json'), JSON.stringify({ tasks: [{ name: '-x', script: fixture('ok.sh') }] }))
+    await writeFile(join(work.path, 'spawn-failures.json'), JSON.stringify({ tasks: [
+      { name: 'nul', script: fixture('ok.sh'), args: ['a\0b'] },
+      { name: 'long', script: fixture('ok.sh'), args: ['x'.repeat(131_072)] },
+      { name: 'keys', script: fixture('ok.sh'), env: { '': '1', 'A=B': '2' } },
+      { name: 'folder', script: fixture('ok.sh'), cwd: '/no/such/folder' },
+    ] }))
   })
   after(async () => {
     for (const started of daemons) await started.cleanup()
@@ -86,6 +92,22 @@ describe('bad input and the daemon boundary', () => {
     ['run of an unknown task', () => ['run', 'ghost'], /"ghost" not found/],
     ['stop of an unknown task', () => ['stop', 'ghost'], /"ghost" not found/],
     ['remove of an unknown task', () => ['remove', 'ghost'], /"ghost" not found/],
+    // Dates: one range, 1970..9999, whatever the form; a relative one counted from now.
+    ['an --at of +100000000d (an invalid Date)', () => ['add', 'p1', '--script', ok(), '--at', '+100000000d'], /^error: at: expected a date from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59\.999Z, got "\+100000000d"$/m],
+    ['an --at of +3000000d (past year 9999 from now)', () => ['add', 'p1', '--script', ok(), '--at', '+3000000d'], /^error: at: expected a date from .*, got "\+3000000d"$/m],
+    ['a cron task with an --at past year 9999', () => ['add', 'p1', '--script', ok(), '--cron', '* * * * *', '--at', '+3000000d'], /^error: at: expected a date from /m],
+    ['a --deadline past year 9999', () => ['add', 'p1', '--script', ok(), '--deadline', '+3000000d'], /^error: deadline: expected a date from .*, got "\+3000000d"$/m],
+    ['a --timeout over 36500d', () => ['add', 'p1', '--script', ok(), '--timeout', '99999999d'], /^error: timeout: expected at most 36500d, got "99999999d"$/m],
+    ['a missing --cwd', () => ['add', 'p1', '--script', ok(), '--cwd', join(work.path, 'nowhere')], /^error: cwd: no such folder ".*nowhere"$/m],
+    ['a --cwd that is a file', () => ['add', 'p1', '--script', ok(), '--cwd', ok()], /^error: cwd: ".*ok\.sh" is not a folder$/m],
+    ['an env name __proto__', () => ['add', 'p1', '--script', ok(), '--env', '__proto__=x'], /^error: env\.__proto__: expected an environment variable name .*, got "__proto__"$/m],
+    ['an apply whose tasks fail only at spawn, listing every problem', () => ['apply', join(work.path, 'spawn-failures.json')], new RegExp([
+      /^error: tasks\[0\] \(nul\)\.args\[0\]: expected a string without NUL bytes, got "a\\u0000b"\n/,
+      /tasks\[1\] \(long\)\.args\[0\]: expected at most 131071 bytes, got 131072 bytes\n/,
+      /tasks\[2\] \(keys\)\.env\[""\]: expected an environment variable name .*\n/,
+      /tasks\[2\] \(keys\)\.env\["A=B"\]: expected an environment variable name .*\n/,
+      /tasks\[3\] \(folder\)\.cwd: no such folder "\/no\/such\/folder"$/,
+    ].map((r) => r.source).join(''), 'm')],
   ]
   for (const [what, args, message] of refusals) {
     it(`refuses ${what} with exit 1, changing nothing`, { timeout: 30_000 }, () => assertRefused(args(), message))
@@ -95,6 +117,16 @@ describe('bad input and the daemon boundary', () => {
     await assertRefused(['add', 'p2', '--script', ok(), '--bogus'], /bogus/, 2)
     await assertRefused(['list', '--bogus'], /bogus/, 2)
     await assertRefused(['add', 'p3', '--script', ok(), '--at', 'now', '--at', '+1h'], /^error: --at: given 2 times \(now, \+1h\); give it once$/m, 2)
+  })
+
+  it('after refusing an --at past year 9999, still lists its tasks, without the refused one', { timeout: 30_000 }, async () => {
+    const refused = await daemon.ctl(['add', 'far', '--script', ok(), '--at', '+100000000d'])
+    assert.equal(refused.code, 1, refused.stdout)
+    assert.match(refused.stderr, /^error: at: /m)
+    const list = await daemon.ctl(['list'])
+    assert.equal(list.code, 0, list.stderr)
+    assert.doesNotMatch(list.stdout, /\bfar\b/)
+    assert.equal((await daemon.ctl(['status', 'far'])).code, 1, 'no task was added')
   })
 
   it('accepts a 128-character name, the longest allowed', { timeout: 30_000 }, async () => {
@@ -126,6 +158,11 @@ describe('bad input and the daemon boundary', () => {
     const settings = join(work.path, 'bad-settings.json')
     await writeFile(settings, JSON.stringify({ supervisor: { logMaxSize: 'huge', urgency: -1 }, tasks: [] }))
     cases.push([['--config', settings], /^error: supervisor\.urgency: expected a duration such as 5m, got -1\nsupervisor\.logMaxSize: expected a size such as 10M, got "huge"$/, 1])
+    // Durations at most 36500d: a larger backoff made the core throw when a run failed.
+    cases.push([['--kill-timeout', '36501d'], /^error: --kill-timeout: expected at most 36500d, got "36501d"$/, 1])
+    const backoff = join(work.path, 'huge-backoff.json')
+    await writeFile(backoff, JSON.stringify({ supervisor: { backoff: { base: '99999999d' } }, tasks: [] }))
+    cases.push([['--config', backoff], /^error: supervisor\.backoff\.base: expected at most 36500d, got "99999999d"$/, 1])
     for (const [flags, message, code] of cases) {
       const fresh = join((await dir()).path, 'home')
       const port = flags.includes('--port') ? [] : ['--port', '0']

@@ -27,13 +27,15 @@ interface AddArgs extends CtlArgs {
 
 /** `--env K=V` pairs to an object; a pair without `=` is refused by name. */
 export function parseEnvPairs(pairs: readonly string[]): Record<string, string> {
-  const env: Record<string, string> = {}
+  const entries: [string, string][] = []
   for (const pair of pairs) {
     const eq = pair.indexOf('=')
     if (eq <= 0) throw new DomainError('invalid', `env: expected KEY=VALUE, got ${JSON.stringify(pair)}`)
-    env[pair.slice(0, eq)] = pair.slice(eq + 1)
+    entries.push([pair.slice(0, eq), pair.slice(eq + 1)])
   }
-  return env
+  // fromEntries defines each key, so `__proto__=x` reaches the daemon (which refuses it by name)
+  // instead of vanishing into an assignment to the prototype.
+  return Object.fromEntries(entries)
 }
 
 /** The task input the flags describe; only flags given are sent, so the daemon's defaults apply. */

@@ -3,6 +3,7 @@ import type { Argv, CommandModule } from 'yargs'
 import type { ErrorGroup } from '../../../core/failures.js'
 import { print, printJson, withClient, type CtlArgs } from '../../run-command.js'
 import { shortDate, table } from '../../table.js'
+import { visible } from '../../visible.js'
 
 export const errorsCommand: CommandModule<CtlArgs, CtlArgs> = {
   command: 'errors',
@@ -15,7 +16,7 @@ export const errorsCommand: CommandModule<CtlArgs, CtlArgs> = {
       if (groups.length === 0) return print('no failures recorded')
       print(table(
         ['TASK', 'CAUSE', 'COUNT', 'FIRST SEEN', 'LAST SEEN', 'LAST STDERR'],
-        groups.map((g) => [g.task, g.cause, String(g.count), shortDate(g.firstSeen), shortDate(g.lastSeen), g.stderr.split('\n').at(-1) ?? '']),
+        groups.map((g) => [g.task, g.cause, String(g.count), shortDate(g.firstSeen), shortDate(g.lastSeen), g.stderr.split('\n').at(-1) ?? ''].map(visible)),
       ))
     }),
 }

@@ -4,19 +4,20 @@ import type { TaskEvent } from '../../../core/types.js'
 import { print, printJson, withClient, type CtlArgs } from '../../run-command.js'
 import { numeric } from '../../numeric.js'
 import { shortDate } from '../../table.js'
+import { visible } from '../../visible.js'
 
 interface HistoryArgs extends CtlArgs {
   name?: string
   limit?: string
 }
 
-/** One line an event: seq, local time, type, task, then its own fields. */
+/** One line an event: seq, local time, type, task, then its own fields (control characters shown). */
 export function eventLine(event: TaskEvent): string {
   const { seq, time, type, task, ...rest } = event
   const details = Object.entries(rest)
     .filter(([key]) => key !== 'spec')
     .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
-  return [String(seq).padStart(6), shortDate(time), type.padEnd(14), task, ...details].join('  ')
+  return visible([String(seq).padStart(6), shortDate(time), type.padEnd(14), task, ...details].join('  '))
 }
 
 export const historyCommand: CommandModule<CtlArgs, HistoryArgs> = {

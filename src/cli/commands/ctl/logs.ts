@@ -3,6 +3,7 @@ import type { Argv, CommandModule } from 'yargs'
 import { numeric } from '../../numeric.js'
 import type { LogChunk } from '../../../runtime/log-reader.js'
 import { withClient, type CtlArgs } from '../../run-command.js'
+import { visible } from '../../visible.js'
 
 interface LogsArgs extends CtlArgs {
   name: string
@@ -14,9 +15,10 @@ type Logs = { out: LogChunk; err: LogChunk }
 
 const FOLLOW_EVERY_MS = 300
 
+/** Escapes shown, not obeyed: a task's output must not drive the terminal of whoever reads it. */
 function write(logs: Logs): void {
-  process.stdout.write(logs.out.text)
-  process.stderr.write(logs.err.text)
+  process.stdout.write(visible(logs.out.text))
+  process.stderr.write(visible(logs.err.text))
 }
 
 export const logsCommand: CommandModule<CtlArgs, LogsArgs> = {

@@ -3,6 +3,7 @@ import type { Argv, CommandModule } from 'yargs'
 import type { TaskView } from '../../../core/view.js'
 import { print, printJson, withClient, type CtlArgs } from '../../run-command.js'
 import { shortDate } from '../../table.js'
+import { visible } from '../../visible.js'
 
 interface NameArgs extends CtlArgs {
   name: string
@@ -22,7 +23,7 @@ export function describeTask(t: TaskView): string {
     ['script', [t.script, ...t.args].join(' ')],
   ]
   if (t.waitingReason !== null) rows.push(['waiting', t.waitingReason])
-  return rows.map(([k, v]) => `${`${k}:`.padEnd(14)}${v}`).join('\n')
+  return rows.map(([k, v]) => `${`${k}:`.padEnd(14)}${visible(v)}`).join('\n')
 }
 
 export const statusCommand: CommandModule<CtlArgs, NameArgs> = {
