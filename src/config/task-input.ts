@@ -10,6 +10,8 @@ import { parseDate, parseDuration, parseSize } from './units.js'
 import { got } from './validation.js'
 
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
+/** An account name as useradd allows it (a trailing $ for machine accounts). */
+export const USER_PATTERN = /^[a-z_][a-z0-9_.-]*\$?$/i
 const DATE_FORMS = 'an ISO 8601 date, "now" or "+DURATION"'
 
 const dateExpr = z
@@ -59,7 +61,7 @@ export const taskInputSchema = z.strictObject({
   memory: size.nullable().optional(),
   cwd: z.string({ error: got('a directory path') }).min(1).nullable().optional(),
   env: z.record(z.string(), z.string({ error: got('a string') }), { error: got('an object of strings') }).optional(),
-  user: z.string({ error: got('a user name') }).regex(/^[a-z_][a-z0-9_.-]*\$?$/i, { error: got('a user name') }).nullable().optional(),
+  user: z.string({ error: got('a user name') }).regex(USER_PATTERN, { error: got('a user name') }).nullable().optional(),
 }).superRefine((task, ctx) => {
   if (task.cron != null) {
     const problem = cronProblem(task.cron, task.tz ?? null)

@@ -22,7 +22,7 @@ export class ProcessSpawner implements Spawner {
   constructor(private readonly paths: { home: string; logs: string }) {}
 
   async spawn(spec: TaskSpec, onExit: (status: ExitStatus) => void): Promise<SpawnResult> {
-    const command = this.command(spec)
+    const command = await this.command(spec)
     if ('error' in command) return command
     const request: LaunchRequest = {
       id: this.nextId++,
@@ -40,9 +40,9 @@ export class ProcessSpawner implements Spawner {
   }
 
   /** The script itself, or, for a task with a `user`, setpriv dropping to that user and its groups. */
-  private command(spec: TaskSpec): { file: string; args: string[]; env: Record<string, string> } | { error: string } {
+  private async command(spec: TaskSpec): Promise<{ file: string; args: string[]; env: Record<string, string> } | { error: string }> {
     if (spec.user === null) return { file: spec.script, args: spec.args, env: {} }
-    const account = lookupUser(spec.user)
+    const account = await lookupUser(spec.user)
     if (account === null) return { error: `user "${spec.user}" does not exist` }
     return {
       file: 'setpriv',
