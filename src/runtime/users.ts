@@ -27,6 +27,9 @@ export function parsePasswd(text: string): Account | null {
 export const FOUND_TTL_MS = 60_000
 export const MISSING_TTL_MS = 1_000
 
+/** getent processes at most at once: an apply naming 5,000 users must not fork 5,000 of them together. */
+export const MAX_QUERIES = 8
+
 /**
  * Accounts by name, each looked up once however many tasks name it: lookups in flight are shared,
  * found accounts kept for FOUND_TTL_MS, misses for only MISSING_TTL_MS so that a user created after
@@ -34,6 +37,8 @@ export const MISSING_TTL_MS = 1_000
  */
 export class UserDirectory {
   private readonly known = new Map<string, { account: Promise<Account | null>; until: number }>()
+  private running = 0
+  private readonly queued: (() => void)[] = []
 
   constructor(
     private readonly query: PasswdQuery = getentPasswd,
@@ -41,16 +46,36 @@ export class UserDirectory {
   ) {}
 
   lookup(name: string): Promise<Account | null> {
+    const now = this.now()
     const cached = this.known.get(name)
-    if (cached !== undefined && cached.until > this.now()) return cached.account
+    if (cached !== undefined && cached.until > now) return cached.account
+    if (this.known.size >= 10_000) this.forgetExpired(now)
     const entry = { account: Promise.resolve<Account | null>(null), until: Infinity }
-    entry.account = this.query(name).catch(() => null).then((text) => {
+    entry.account = this.limited(name).then((text) => {
       const account = text === null ? null : parsePasswd(text)
       entry.until = this.now() + (account === null ? MISSING_TTL_MS : FOUND_TTL_MS)
       return account
     })
     this.known.set(name, entry)
     return entry.account
+  }
+
+  /** The query, once fewer than MAX_QUERIES run; a failed one counts as a miss. */
+  private async limited(name: string): Promise<string | null> {
+    // A query that ends hands its slot straight to the next one waiting, so no more than MAX_QUERIES run.
+    if (this.running < MAX_QUERIES) this.running += 1
+    else await new Promise<void>((resolve) => this.queued.push(resolve))
+    try {
+      return await this.query(name).catch(() => null)
+    } finally {
+      const next = this.queued.shift()
+      if (next === undefined) this.running -= 1
+      else next()
+    }
+  }
+
+  private forgetExpired(now: number): void {
+    for (const [name, entry] of this.known) if (entry.until <= now) this.known.delete(name)
   }
 }
 

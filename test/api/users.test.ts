@@ -5,7 +5,7 @@ import { describe, it } from 'node:test'
 import { apiUserProblem, apiUserRule } from '../../src/api/api-users.js'
 import { applyLabel, TaskIntake } from '../../src/api/task-intake.js'
 import { DomainError } from '../../src/core/errors.js'
-import { FOUND_TTL_MS, MISSING_TTL_MS, UserDirectory, type Account } from '../../src/runtime/users.js'
+import { FOUND_TTL_MS, MAX_QUERIES, MISSING_TTL_MS, UserDirectory, type Account } from '../../src/runtime/users.js'
 import { FIXTURES } from '../helpers/daemon-process.js'
 import { FakeClock } from '../helpers/fakes.js'
 
@@ -53,6 +53,20 @@ describe('user directory', () => {
     assert.equal(await users.lookup('bob'), null, 'the miss is kept for a moment')
     clock.advance(MISSING_TTL_MS)
     assert.equal((await users.lookup('bob'))?.uid, 1001)
+  })
+
+  it('runs at most MAX_QUERIES lookups at once', async () => {
+    let running = 0
+    let most = 0
+    const users = new UserDirectory(async (name) => {
+      most = Math.max(most, (running += 1))
+      await new Promise((resolve) => setTimeout(resolve, 1))
+      running -= 1
+      return `${name}:x:1000:1000::/:/bin/sh`
+    })
+    const found = await Promise.all(Array.from({ length: 50 }, (_, i) => users.lookup(`u${i}`)))
+    assert.deepEqual(found.map((a) => a?.name), Array.from({ length: 50 }, (_, i) => `u${i}`))
+    assert.equal(most, MAX_QUERIES)
   })
 
   it('counts a lookup that fails as a miss', async () => {
