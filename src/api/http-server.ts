@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { createServer, type Server, type ServerResponse } from 'node:http'
 import type { DaemonContext } from './context.js'
+import { connectionBound, HTTP_TIMEOUTS, softOpenFiles, type HttpTimeouts } from './listener-bounds.js'
 
 /** The dashboard's files ship as they are (no build step): src/dashboard, beside the compiled dist. */
 const DASHBOARD = new URL('../../../src/dashboard/', import.meta.url)
@@ -29,9 +30,17 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body))
 }
 
-export async function listenHttp(ctx: DaemonContext, host: string, port: number): Promise<Server> {
+/** `timeouts` are for tests; the bound comes from the `maxConnections` setting and the open-files limit. */
+export async function listenHttp(
+  ctx: Pick<DaemonContext, 'supervisor' | 'settings'>, host: string, port: number, timeouts: HttpTimeouts = HTTP_TIMEOUTS,
+): Promise<Server> {
   const assets = loadAssets()
-  const server = createServer((req, res) => {
+  const server = createServer({
+    headersTimeout: timeouts.headersMs,
+    requestTimeout: timeouts.requestMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    connectionsCheckingInterval: timeouts.checkEveryMs,
+  }, (req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/'
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: { code: 'invalid', message: 'GET only' } })
     const asset = assets.get(path)
@@ -52,6 +61,10 @@ export async function listenHttp(ctx: DaemonContext, host: string, port: number)
     }
     json(res, 404, { error: { code: 'not_found', message: `no such path ${path}` } })
   })
+  // Connections past the bound are closed as they arrive; WebSocket connections count until they close.
+  server.maxConnections = connectionBound(softOpenFiles(), ctx.settings.maxConnections)
+  // Silent sockets go; the WebSocket server lifts this from the connections it takes over.
+  server.timeout = timeouts.idleMs
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(port, host, () => resolve())

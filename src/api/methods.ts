@@ -11,11 +11,15 @@ import { readLog } from '../runtime/log-reader.js'
 import { existsSync } from 'node:fs'
 import { logPath } from '../runtime/log-files.js'
 import { allows, type DaemonContext, type Scope } from './context.js'
+import { apiUserProblem, apiUserRule } from './api-users.js'
+import { eventFor } from './redact.js'
 import { applyLabel, TaskIntake } from './task-intake.js'
+import { lookupUser } from '../runtime/users.js'
 
 export interface Method {
   scope: Scope
-  handle(ctx: DaemonContext, params: unknown): Promise<unknown>
+  /** `scope` is the caller's: what it may see and whom its tasks may run as depend on it. */
+  handle(ctx: DaemonContext, params: unknown, scope: Scope): Promise<unknown>
 }
 
 const noParams = z.strictObject({}).optional()
@@ -99,8 +103,8 @@ export const methods: Record<string, Method> = {
   },
   'tasks.add': {
     scope: 'admin',
-    async handle(ctx, params) {
-      const intake = new TaskIntake(ctx, () => '')
+    async handle(ctx, params, scope) {
+      const intake = new TaskIntake(ctx, () => '', apiUserRule(scope, ctx.settings.apiUsers))
       intake.take([params], process.cwd())
       const [spec] = (await intake.finish(process.cwd())) as [TaskSpec]
       await ctx.supervisor.request({ type: 'add', now: ctx.clock.now(), spec })
@@ -109,9 +113,9 @@ export const methods: Record<string, Method> = {
   },
   'tasks.apply': {
     scope: 'admin',
-    async handle(ctx, params) {
+    async handle(ctx, params, scope) {
       const { tasks, prune, baseDir } = parseOrThrow(applyParams, params)
-      const intake = new TaskIntake(ctx, applyLabel)
+      const intake = new TaskIntake(ctx, applyLabel, apiUserRule(scope, ctx.settings.apiUsers))
       intake.take(tasks, baseDir)
       return applyIntake(ctx, intake, baseDir, prune)
     },
@@ -128,9 +132,10 @@ export const methods: Record<string, Method> = {
   },
   'history.list': {
     scope: 'read',
-    async handle(ctx, params) {
+    async handle(ctx, params, scope) {
       const { task, limit } = parseOrThrow(historyParams, params ?? {})
-      return ctx.store.history({ ...(task === undefined ? {} : { task }), limit: limit ?? 1000 })
+      const events = await ctx.store.history({ ...(task === undefined ? {} : { task }), limit: limit ?? 1000 })
+      return scope === 'read' ? events.map((event) => eventFor(scope, event)) : events
     },
   },
   'tasks.logs': {
@@ -149,9 +154,13 @@ export const methods: Record<string, Method> = {
   },
   'tasks.replay': {
     scope: 'admin',
-    async handle(ctx, params) {
+    async handle(ctx, params, scope) {
       const { name } = parseOrThrow(nameParams, params)
       const spec = await recordedSpec(ctx, name)
+      // A definition from before the rule (or from the control socket) must not run as root by a token either.
+      const rule = apiUserRule(scope, ctx.settings.apiUsers)
+      const refusal = rule === null ? null : apiUserProblem(rule, name, spec.user, spec.user === null ? null : await lookupUser(spec.user))
+      if (refusal !== null) throw new DomainError('forbidden', `user: ${refusal}`)
       await ctx.supervisor.request({ type: 'replay', now: ctx.clock.now(), name, spec })
       return viewOf(ctx, getTask(ctx, name))
     },
@@ -236,5 +245,5 @@ export async function call(ctx: DaemonContext, scope: Scope, method: string, par
     const needs = entry.scope === 'owner' ? 'the control socket (the daemon\'s own user)' : 'an admin token'
     throw new DomainError('forbidden', `method: "${method}" needs ${needs}`)
   }
-  return entry.handle(ctx, params)
+  return entry.handle(ctx, params, scope)
 }

@@ -6,6 +6,8 @@ import { z } from 'zod'
 import { parseOrThrow, issueMessages } from '../config/validation.js'
 import { allows, type DaemonContext, type Scope } from './context.js'
 import { applyIntake, applyParams, call } from './methods.js'
+import { apiUserRule } from './api-users.js'
+import { eventFor } from './redact.js'
 import { applyLabel, TaskIntake } from './task-intake.js'
 import { errorAnswer, requestSchema, type Answer } from './protocol.js'
 
@@ -81,7 +83,7 @@ export class Session {
     try {
       if (previous === 'refused') throw new DomainError('invalid', 'tasks: an earlier part of this apply was refused; nothing of it is applied')
       const { tasks, prune, baseDir } = parseOrThrow(applyPart, params)
-      const intake = previous ?? new TaskIntake(this.ctx, applyLabel)
+      const intake = previous ?? new TaskIntake(this.ctx, applyLabel, apiUserRule(this.scope, this.ctx.settings.apiUsers))
       if (intake.size + tasks.length > MAX_STAGED_TASKS) {
         throw new DomainError('invalid', `tasks: more than ${MAX_STAGED_TASKS} tasks in one apply`)
       }
@@ -111,7 +113,7 @@ export class Session {
     const push = (event: TaskEvent): void => {
       if (event.seq <= sent) return
       sent = event.seq
-      this.send({ event })
+      this.send({ event: eventFor(this.scope, event) })
     }
     this.unsubscribe = this.ctx.supervisor.dispatcher.subscribe((events) => {
       if (buffer !== null) buffer.push(...events)

@@ -5,10 +5,12 @@ import type { TaskSpec } from '../core/types.js'
 import { resolveTask, taskInputSchema, type TaskInput } from '../config/task-input.js'
 import { folderProblem, scriptProblem } from '../config/script-check.js'
 import { issueMessages } from '../config/validation.js'
-import { userProblem } from '../runtime/users.js'
+import { userProblem, users, type UserDirectory } from '../runtime/users.js'
+import { apiUserProblem, type ApiUserRule } from './api-users.js'
 import type { DaemonContext } from './context.js'
 
-type IntakeContext = Pick<DaemonContext, 'clock' | 'totalMemory'>
+/** `users` replaces the daemon's account directory (tests count its lookups). */
+type IntakeContext = Pick<DaemonContext, 'clock' | 'totalMemory'> & { users?: UserDirectory }
 
 /** "tasks[3] (backup)": an input of an apply by its position, and its name when it has one. */
 export function applyLabel(i: number, task: unknown): string {
@@ -19,10 +21,13 @@ export function applyLabel(i: number, task: unknown): string {
 /**
  * The tasks of one add or apply. `take` validates inputs as they come and resolves them at once when
  * their folder is known; `finish` resolves the rest, checks every script and user, and answers every
- * definition in input order, or throws one `invalid` error listing all problems, each by task and field.
+ * definition in input order, or throws one error listing all problems, each by task and field: `forbidden`
+ * if a task would run as a user the caller's `rule` does not allow, else `invalid`.
  */
 export class TaskIntake {
   private readonly problems: string[] = []
+  /** Whether a problem is a task the caller may not run as its user (the error is then `forbidden`). */
+  private refused = false
   /** Valid inputs in order: their definition once resolved, null if resolving failed. */
   private readonly specs: (TaskSpec | null | undefined)[] = []
   /** Where each valid input stands among all inputs taken, for its label. */
@@ -35,6 +40,7 @@ export class TaskIntake {
   constructor(
     private readonly ctx: IntakeContext,
     private readonly label: (i: number, task: unknown) => string,
+    private readonly rule: ApiUserRule | null = null,
   ) {}
 
   /** How many inputs were taken, valid or not. */
@@ -77,6 +83,14 @@ export class TaskIntake {
       if (spec.cwd !== null) folders.add(spec.cwd)
     }
     const [problems, folderProblems] = await Promise.all([checkEach(scripts, scriptProblem), checkEach(folders, folderProblem)])
+    // Users the same way: 5,000 tasks as one user make one lookup, and none blocks the daemon.
+    const directory = this.ctx.users ?? users
+    const names = new Set<string>()
+    for (const spec of this.specs) if (spec != null && spec.user !== null) names.add(spec.user)
+    const userIssues = new Map(await Promise.all([...names].map(async (name) => [name, await userProblem(name, directory)] as const)))
+    const accounts = this.rule === null
+      ? new Map<string, null>()
+      : new Map(await Promise.all([...names].map(async (name) => [name, await directory.lookup(name)] as const)))
     const specs: TaskSpec[] = []
     for (let slot = 0; slot < this.specs.length; slot += 1) {
       const spec = this.specs[slot]
@@ -86,10 +100,15 @@ export class TaskIntake {
       if (problem != null) this.problems.push(at(this.labelOf(slot, spec), `script: ${problem}`))
       const folderIssue = spec.cwd === null ? null : folderProblems.get(spec.cwd)
       if (folderIssue != null) this.problems.push(at(this.labelOf(slot, spec), `cwd: ${folderIssue}`))
-      const userIssue = spec.user === null ? null : userProblem(spec.user)
-      if (userIssue !== null) this.problems.push(at(this.labelOf(slot, spec), `user: ${userIssue}`))
+      const userIssue = spec.user === null ? null : userIssues.get(spec.user)
+      if (userIssue != null) this.problems.push(at(this.labelOf(slot, spec), `user: ${userIssue}`))
+      const refusal = this.rule === null ? null : apiUserProblem(this.rule, spec.name, spec.user, spec.user === null ? null : accounts.get(spec.user) ?? null)
+      if (refusal !== null) {
+        this.refused = true
+        this.problems.push(at(this.labelOf(slot, spec), `user: ${refusal}`))
+      }
     }
-    if (this.problems.length > 0) throw new DomainError('invalid', this.problems.join('\n'))
+    if (this.problems.length > 0) throw new DomainError(this.refused ? 'forbidden' : 'invalid', this.problems.join('\n'))
     return specs
   }
 

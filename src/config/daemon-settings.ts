@@ -5,7 +5,7 @@ import { parseDuration, parseSize } from './units.js'
 import { got } from './validation.js'
 import { DEFAULT_BACKOFF } from '../core/backoff.js'
 import type { BackoffPolicy } from '../core/types.js'
-import { amount, backoffSchema, LONGEST, toBackoff } from './task-input.js'
+import { amount, backoffSchema, LONGEST, toBackoff, USER_PATTERN } from './task-input.js'
 
 const SIZE_FORMS = 'a size such as 512M, 2G, bytes or N%'
 const bytesOf = (text: string): number | null => parseSize(text, 1)
@@ -24,6 +24,10 @@ export const daemonSettingsSchema = z.strictObject({
   logMaxSize: amount('a size such as 10M', bytesOf, { positive: true }).optional(),
   historyKeep: z.number({ error: got('a whole number of events from 1000') }).int().min(1000, { error: got('a whole number of events from 1000') }).optional(),
   logFiles: z.number({ error: got('a whole number from 0 to 100') }).int().min(0, { error: got('a whole number from 0 to 100') }).max(100, { error: got('a whole number from 0 to 100') }).optional(),
+  // Who tasks given with a token may run as; unset, anyone but root (see api/api-users.ts).
+  apiUsers: z.array(z.string().regex(USER_PATTERN, { error: got('a user name') }), { error: got('a list of user names') }).optional(),
+  // Open HTTP/WebSocket connections at most; the descriptor limit lowers it further (api/listener-bounds.ts).
+  maxConnections: z.number({ error: got('a whole number from 1') }).int().min(1, { error: got('a whole number from 1') }).optional(),
 })
 
 export type DaemonSettingsInput = z.output<typeof daemonSettingsSchema>
@@ -42,6 +46,10 @@ export interface DaemonSettings {
   logMaxBytes: number
   logFiles: number
   historyKeep: number
+  /** Users tasks given with a token may run as on a root daemon; null: anyone but root. */
+  apiUsers: string[] | null
+  /** The configured bound on HTTP/WebSocket connections; null: only the descriptor limit's. */
+  maxConnections: number | null
 }
 
 export const DEFAULT_SETTINGS: DaemonSettingsInput = {
@@ -60,6 +68,7 @@ export function resolveSettings(layers: DaemonSettingsInput[], totalMemory: numb
     urgencyMs: ms(merged.urgency), stableMs: ms(merged.stableAfter),
     backoff: merged.backoff === undefined ? DEFAULT_BACKOFF : toBackoff(merged.backoff),
     logMaxBytes: bytes(merged.logMaxSize), logFiles: merged.logFiles, historyKeep: merged.historyKeep,
+    apiUsers: merged.apiUsers ?? null, maxConnections: merged.maxConnections ?? null,
   }
 }
 

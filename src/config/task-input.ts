@@ -11,6 +11,8 @@ import { inTimeRange, MAX_DURATION, MAX_DURATION_MS, parseDate, parseDuration, p
 import { got } from './validation.js'
 
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
+/** An account name as useradd allows it (a trailing $ for machine accounts). */
+export const USER_PATTERN = /^[a-z_][a-z0-9_.-]*\$?$/i
 const DATE_FORMS = 'an ISO 8601 date, "now" or "+DURATION"'
 const IN_RANGE = `a date from ${TIME_RANGE}`
 
@@ -79,7 +81,7 @@ export const taskInputSchema = z.strictObject({
   memory: size.nullable().optional(),
   cwd: execText(z.string({ error: got('a directory path') }).min(1)).nullable().optional(),
   env: envSchema.optional(),
-  user: z.string({ error: got('a user name') }).regex(/^[a-z_][a-z0-9_.-]*\$?$/i, { error: got('a user name') }).nullable().optional(),
+  user: z.string({ error: got('a user name') }).regex(USER_PATTERN, { error: got('a user name') }).nullable().optional(),
 }).superRefine((task, ctx) => {
   for (const { path, message } of execFieldProblems(task)) ctx.addIssue({ code: 'custom', path, message })
   if (task.cron != null) {

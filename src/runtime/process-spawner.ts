@@ -47,7 +47,7 @@ export class ProcessSpawner implements Spawner {
   }
 
   async spawn(spec: TaskSpec, onExit: (status: ExitStatus) => void): Promise<SpawnResult> {
-    const command = this.command(spec)
+    const command = await this.command(spec)
     if ('error' in command) return command
     const request: LaunchRequest = {
       id: this.nextId++,
@@ -72,9 +72,9 @@ export class ProcessSpawner implements Spawner {
    * with what systemd gives a service run as a user: a fixed PATH, the account's HOME, USER, LOGNAME,
    * the daemon's LANG, and the account's home as the working folder unless the task names one.
    */
-  private command(spec: TaskSpec): Command | { error: string } {
+  private async command(spec: TaskSpec): Promise<Command | { error: string }> {
     if (spec.user === null) return { file: spec.script, args: spec.args, env: {}, cwd: null }
-    const account = lookupUser(spec.user)
+    const account = await lookupUser(spec.user)
     if (account === null) return { error: `user "${spec.user}" does not exist` }
     const setpriv = setprivPath()
     if (setpriv === null) return { error: `setpriv not found in ${SETPRIV_PATHS.join(', ')}: cannot run as "${spec.user}"` }

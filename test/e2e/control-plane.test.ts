@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test'
 import { DaemonProcess, fixture } from '../helpers/daemon-process.js'
 import { tempDir } from '../helpers/temp-dir.js'
 import { waitFor } from '../helpers/wait.js'
-import { closeAllClients, createToken, WsClient } from '../helpers/ws-client.js'
+import { closeAllClients, createToken, WsClient, TOKEN_TASKS_AS_ROOT } from '../helpers/ws-client.js'
 import type { TaskEvent } from '../../src/core/types.js'
 import type { TaskView } from '../../src/core/view.js'
 
@@ -116,7 +116,7 @@ describe('ctl errors and replay', () => {
 
   before(async () => {
     home = await tempDir()
-    daemon = await DaemonProcess.start(home.path, FLAGS)
+    daemon = await DaemonProcess.start(home.path, [...FLAGS, ...TOKEN_TASKS_AS_ROOT])
   })
   after(async () => {
     closeAllClients()

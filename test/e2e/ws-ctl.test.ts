@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test'
 import { CLI, DaemonProcess, fixture, runCli, type CtlResult } from '../helpers/daemon-process.js'
 import { tempDir } from '../helpers/temp-dir.js'
 import { alive, waitFor } from '../helpers/wait.js'
-import { createToken, within, wsUrl, type CreatedToken } from '../helpers/ws-client.js'
+import { createToken, within, wsUrl, type CreatedToken, TOKEN_TASKS_AS_ROOT } from '../helpers/ws-client.js'
 import type { TaskEvent } from '../../src/core/types.js'
 import type { TaskView } from '../../src/core/view.js'
 
@@ -20,7 +20,7 @@ describe('ctl over --url and --token', () => {
   before(async () => {
     home = await tempDir()
     nowhere = await tempDir()
-    daemon = await DaemonProcess.start(home.path, ['--max-cpu', '100', '--min-free-memory', '0'])
+    daemon = await DaemonProcess.start(home.path, ['--max-cpu', '100', '--min-free-memory', '0', ...TOKEN_TASKS_AS_ROOT])
     read = await createToken(daemon, 'read')
     admin = await createToken(daemon, 'admin')
     const added = await daemon.ctl(['add', 'seed', '--script', fixture('ok.sh'), '--at', '+1h'])

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test'
 import { DaemonProcess, fixture, runCli } from '../helpers/daemon-process.js'
 import { tempDir } from '../helpers/temp-dir.js'
 import { waitFor } from '../helpers/wait.js'
-import { closeAllClients, createToken, within, wsUrl, WsClient, type CreatedToken } from '../helpers/ws-client.js'
+import { closeAllClients, createToken, within, wsUrl, WsClient, type CreatedToken, TOKEN_TASKS_AS_ROOT } from '../helpers/ws-client.js'
 import type { TaskEvent } from '../../src/core/types.js'
 import type { TaskView } from '../../src/core/view.js'
 
@@ -25,7 +25,7 @@ describe('applying 100,000 tasks', { timeout: 300_000 }, () => {
     await mkdir(join(eco.path, 'bin'))
     await copyFile(fixture('ok.sh'), join(eco.path, 'bin', 'job.sh'))
     await chmod(join(eco.path, 'bin', 'job.sh'), 0o755)
-    daemon = await DaemonProcess.start(home.path, ['--max-cpu', '100', '--min-free-memory', '0'])
+    daemon = await DaemonProcess.start(home.path, ['--max-cpu', '100', '--min-free-memory', '0', ...TOKEN_TASKS_AS_ROOT])
     admin = await createToken(daemon, 'admin')
     read = await createToken(daemon, 'read')
   })

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { DaemonProcess, fixture } from '../helpers/daemon-process.js'
 import { tempDir } from '../helpers/temp-dir.js'
-import { closeAllClients, createToken, within, WsClient, type CreatedToken } from '../helpers/ws-client.js'
+import { closeAllClients, createToken, within, WsClient, type CreatedToken, TOKEN_TASKS_AS_ROOT } from '../helpers/ws-client.js'
 import type { TaskView } from '../../src/core/view.js'
 
 describe('WebSocket protocol robustness', () => {
@@ -14,7 +14,7 @@ describe('WebSocket protocol robustness', () => {
 
   before(async () => {
     home = await tempDir()
-    daemon = await DaemonProcess.start(home.path, ['--max-cpu', '100', '--min-free-memory', '0'])
+    daemon = await DaemonProcess.start(home.path, ['--max-cpu', '100', '--min-free-memory', '0', ...TOKEN_TASKS_AS_ROOT])
     admin = await createToken(daemon, 'admin')
     client = await WsClient.connect(daemon.port, { token: admin.token })
   })

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test'
 import { CLI, DaemonProcess, fixture } from '../helpers/daemon-process.js'
 import { tempDir } from '../helpers/temp-dir.js'
 import { alive, waitFor } from '../helpers/wait.js'
-import { closeAllClients, createToken, within, WsClient, type CreatedToken } from '../helpers/ws-client.js'
+import { closeAllClients, createToken, within, WsClient, type CreatedToken, TOKEN_TASKS_AS_ROOT } from '../helpers/ws-client.js'
 import type { TaskEvent } from '../../src/core/types.js'
 
 /** A task that waits an hour (one event), or one that runs at once (five events, produced by the scheduler). */
@@ -23,7 +23,7 @@ describe('WebSocket event streams', () => {
 
   before(async () => {
     home = await tempDir()
-    daemon = await DaemonProcess.start(home.path, ['--max-cpu', '100', '--min-free-memory', '0', '--max-concurrent', '8'])
+    daemon = await DaemonProcess.start(home.path, ['--max-cpu', '100', '--min-free-memory', '0', '--max-concurrent', '8', ...TOKEN_TASKS_AS_ROOT])
     admin = await createToken(daemon, 'admin')
     read = await createToken(daemon, 'read')
     producer = await WsClient.connect(daemon.port, { token: admin.token })

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import fc from 'fast-check'
 import { daemonForSuite, fixture, type DaemonProcess } from '../helpers/daemon-process.js'
-import { closeAllClients, createToken, WsClient, type WsAnswer } from '../helpers/ws-client.js'
+import { closeAllClients, createToken, WsClient, type WsAnswer, TOKEN_TASKS_AS_ROOT } from '../helpers/ws-client.js'
 import type { TaskView } from '../../src/core/view.js'
 
 /** A part: good tasks, good tasks and one bad one, or not a part at all (tasks not an array). */
@@ -59,7 +59,7 @@ function describeAnswer(answer: WsAnswer): string {
 }
 
 describe('apply parts sent without waiting', () => {
-  const suite = daemonForSuite(['--max-cpu', '100', '--min-free-memory', '0'])
+  const suite = daemonForSuite(['--max-cpu', '100', '--min-free-memory', '0', ...TOKEN_TASKS_AS_ROOT])
   let daemon: DaemonProcess
   let token = ''
 

@@ -5,6 +5,7 @@ import { before, describe, it } from 'node:test'
 import fc from 'fast-check'
 import WebSocket from 'ws'
 import { daemonForSuite, fixture, type DaemonProcess } from '../helpers/daemon-process.js'
+import { TOKEN_TASKS_AS_ROOT } from '../helpers/ws-client.js'
 import type { TaskEvent } from '../../src/core/types.js'
 
 const METHODS = ['tasks.add', 'tasks.apply', 'tasks.list', 'tasks.get', 'tasks.run', 'tasks.stop', 'tasks.remove', 'tasks.replay',
@@ -66,7 +67,7 @@ class Connection {
 }
 
 describe('WebSocket frame fuzzing', () => {
-  const suite = daemonForSuite()
+  const suite = daemonForSuite(TOKEN_TASKS_AS_ROOT)
   let daemon: DaemonProcess
   let admin = ''
 

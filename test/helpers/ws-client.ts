@@ -28,6 +28,12 @@ export interface CreatedToken {
   name: string
 }
 
+/**
+ * Daemon flags for suites whose tokens add tasks that run as root (the tests run as root and test
+ * other things): without them a root daemon refuses such tasks from a token.
+ */
+export const TOKEN_TASKS_AS_ROOT = ['--api-users', 'root']
+
 /** Every socket a test opened and has not seen closed: `closeAllClients` ends them. */
 const live = new Set<WebSocket>()
 

@@ -14,6 +14,8 @@ interface DaemonArgs {
   maxCpu?: string
   minFreeMemory?: string
   killTimeout?: string
+  apiUsers?: string
+  maxConnections?: string
 }
 
 export const daemonCommand: CommandModule<object, DaemonArgs> = {
@@ -29,7 +31,9 @@ export const daemonCommand: CommandModule<object, DaemonArgs> = {
       .option('max-concurrent', { type: 'string', describe: 'running tasks at most (default 3)' })
       .option('max-cpu', { type: 'string', describe: 'start nothing at or above this CPU % (default 85)' })
       .option('min-free-memory', { type: 'string', describe: 'free memory to keep: 512M, 2G, 10% (default 10%)' })
-      .option('kill-timeout', { type: 'string', describe: 'SIGTERM to SIGKILL grace (default 5s)' }) as Argv<DaemonArgs>,
+      .option('kill-timeout', { type: 'string', describe: 'SIGTERM to SIGKILL grace (default 5s)' })
+      .option('api-users', { type: 'string', describe: 'users tasks given with a token may run as, comma-separated (default: any but root)' })
+      .option('max-connections', { type: 'string', describe: 'open HTTP/WebSocket connections at most (default: from the open-files limit)' }) as Argv<DaemonArgs>,
   handler: async (argv: ArgumentsCamelCase<DaemonArgs>) => {
     try {
       // The daemon's modules load only for this command, so that ctl starts fast.
@@ -40,6 +44,7 @@ export const daemonCommand: CommandModule<object, DaemonArgs> = {
         {
           host: argv.host, port: numeric(argv.port), tick: numeric(argv.tick), maxConcurrent: numeric(argv.maxConcurrent),
           maxCpu: numeric(argv.maxCpu), minFreeMemory: numeric(argv.minFreeMemory), killTimeout: numeric(argv.killTimeout),
+          apiUsers: argv.apiUsers?.split(',').map((user) => user.trim()), maxConnections: numeric(argv.maxConnections),
         },
         flagName,
       )
