@@ -2,9 +2,10 @@
 // so a run still writing through its append-mode descriptor keeps writing to the live file.
 import assert from 'node:assert/strict'
 import { closeSync, openSync, writeSync } from 'node:fs'
-import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { lstat, readdir, readFile, symlink, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { describe, it } from 'node:test'
-import { logPath, rotateIfNeeded } from '../../src/runtime/log-files.js'
+import { logPath, openLogs, rotateIfNeeded } from '../../src/runtime/log-files.js'
 import { tempDir } from '../helpers/temp-dir.js'
 
 async function withDir(body: (dir: string) => Promise<void>): Promise<void> {
@@ -64,5 +65,32 @@ describe('log rotation', () => {
     }
     assert.equal(await read(err), 'after\n', 'no hole of zeros where the old text was')
     assert.equal(await read(`${err}.1`), 'before rotation, long enough\n')
+  }))
+  it('neither copies nor truncates a file that a symlink planted at the log path names', () => withDir(async (dir) => {
+    const victim = join(dir, 'victim')
+    await writeFile(victim, 'x'.repeat(100))
+    await symlink(victim, logPath(dir, 'job', 'out'))
+    rotateIfNeeded(dir, 'job', { maxBytes: 10, keep: 2 })
+    assert.equal(await read(victim), 'x'.repeat(100))
+    assert.deepEqual((await readdir(dir)).sort(), ['job.out.log', 'victim'], 'no copy of it as .1')
+  }))
+
+  it('does not copy through a symlink planted at .1: the link is replaced by the copy, its target untouched', () => withDir(async (dir) => {
+    const victim = join(dir, 'victim')
+    await writeFile(victim, 'precious\n')
+    const out = logPath(dir, 'job', 'out')
+    await writeFile(out, 'y'.repeat(20))
+    await symlink(victim, `${out}.1`)
+    rotateIfNeeded(dir, 'job', { maxBytes: 10, keep: 1 })
+    assert.equal(await read(victim), 'precious\n')
+    assert.ok((await lstat(`${out}.1`)).isFile())
+    assert.equal(await read(`${out}.1`), 'y'.repeat(20))
+    assert.equal(await read(out), '')
+  }))
+
+  it('opens no log through a symlink planted at its path', () => withDir(async (dir) => {
+    await symlink(join(dir, 'victim'), logPath(dir, 'job', 'out'))
+    assert.throws(() => openLogs(dir, 'job'), /ELOOP/)
+    await assert.rejects(lstat(join(dir, 'victim')), /ENOENT/, 'the file it names was not created')
   }))
 })
