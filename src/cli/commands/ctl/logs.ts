@@ -40,7 +40,9 @@ export const logsCommand: CommandModule<CtlArgs, LogsArgs> = {
       void closed.then(() => (open = false))
       process.once('SIGINT', () => process.exit(0))
       while (open) {
-        await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, FOLLOW_EVERY_MS))])
+        // An answer is bounded (a MiB a stream): while the daemon says there is more, ask again at once.
+        const behind = logs.out.more === true || logs.err.more === true
+        if (!behind) await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, FOLLOW_EVERY_MS))])
         if (!open) break
         logs = await client.call<Logs>('tasks.logs', { name: argv.name, from: { out: logs.out.offset, err: logs.err.offset } })
         write(logs)
