@@ -2,32 +2,17 @@
 // The fork itself happens in the launcher (a small helper process), so its cost does not grow with
 // the daemon's memory; signals go straight from the daemon to the process groups.
 import { fork, type ChildProcess } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { TaskSpec } from '../core/types.js'
 import type { LaunchReply, LaunchRequest } from './launcher.js'
 import type { LogPolicy } from './log-files.js'
 import type { ExitStatus, SpawnResult, Spawner } from './ports.js'
+import { accountEnv, runAsCommand, type RunCommand } from './run-as.js'
 import { lookupUser } from './users.js'
 import * as cgroups from './cgroups.js'
 import { describeContainment, detectCgroups, type CgroupBases } from './cgroups.js'
 
 const LAUNCHER = fileURLToPath(new URL('./launcher.js', import.meta.url))
-
-/** systemd's PATH for services. */
-const SERVICE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
-/** Where setpriv (util-linux) lives: found by absolute path, never through a task's own PATH. */
-const SETPRIV_PATHS = ['/usr/bin/setpriv', '/bin/setpriv', '/usr/sbin/setpriv', '/sbin/setpriv']
-let setpriv: string | null | undefined
-const setprivPath = (): string | null => (setpriv ??= SETPRIV_PATHS.find((path) => existsSync(path)) ?? null)
-
-interface Command {
-  file: string
-  args: string[]
-  env: Record<string, string>
-  /** Where it runs when the task names no folder (null: the daemon's own). */
-  cwd: string | null
-}
 
 export class ProcessSpawner implements Spawner {
   private launcher: ChildProcess | null = null
@@ -51,12 +36,8 @@ export class ProcessSpawner implements Spawner {
     if ('error' in command) return command
     const request: LaunchRequest = {
       id: this.nextId++,
-      file: command.file,
-      args: command.args,
-      cwd: spec.cwd ?? command.cwd,
-      // A run as the daemon's user: only what differs from the daemon's environment, which the
-      // launcher inherited. A run as another user: a clean environment and its own, nothing more.
-      env: { ...command.env, ...spec.env, SUPERVISOR_HOME: this.paths.home, SUPERVISOR_TASK: spec.name },
+      ...command,
+      // A run as the daemon's user gets the daemon's environment (the launcher's) with its own over it.
       inheritEnv: spec.user === null,
       logs: { dir: this.paths.logs, task: spec.name, policy: this.paths.logPolicy },
       memoryBytes: spec.memoryBytes,
@@ -67,24 +48,14 @@ export class ProcessSpawner implements Spawner {
     })
   }
 
-  /**
-   * The script itself, or, for a task with a `user`, setpriv dropping to that user and its groups,
-   * with what systemd gives a service run as a user: a fixed PATH, the account's HOME, USER, LOGNAME,
-   * the daemon's LANG, and the account's home as the working folder unless the task names one.
-   */
-  private async command(spec: TaskSpec): Promise<Command | { error: string }> {
-    if (spec.user === null) return { file: spec.script, args: spec.args, env: {}, cwd: null }
+  /** The script itself, or, for a task with a `user`, the command that runs it as that user. */
+  private async command(spec: TaskSpec): Promise<RunCommand | { error: string }> {
+    const marks = { SUPERVISOR_HOME: this.paths.home, SUPERVISOR_TASK: spec.name }
+    if (spec.user === null) return { file: spec.script, args: spec.args, env: { ...spec.env, ...marks }, cwd: spec.cwd }
     const account = await lookupUser(spec.user)
     if (account === null) return { error: `user "${spec.user}" does not exist` }
-    const setpriv = setprivPath()
-    if (setpriv === null) return { error: `setpriv not found in ${SETPRIV_PATHS.join(', ')}: cannot run as "${spec.user}"` }
-    const lang = process.env['LANG']
-    return {
-      file: setpriv,
-      args: ['--reuid', String(account.uid), '--regid', String(account.gid), '--init-groups', '--', spec.script, ...spec.args],
-      env: { PATH: SERVICE_PATH, HOME: account.home, USER: account.name, LOGNAME: account.name, ...(lang === undefined ? {} : { LANG: lang }) },
-      cwd: existsSync(account.home) ? account.home : '/',
-    }
+    const env = { ...accountEnv(account, process.env['LANG']), ...spec.env, ...marks }
+    return runAsCommand(account, spec.script, spec.args, env, spec.cwd)
   }
 
   /**

@@ -2,6 +2,7 @@
 // and for a run as another user, none of the daemon's environment or working folder either.
 import assert from 'node:assert/strict'
 import { chmod, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises'
+import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { daemonForSuite, fixture } from '../helpers/daemon-process.js'
@@ -92,5 +93,23 @@ describe('what a run inherits from the daemon', () => {
     await suite.daemon.waitForType('task.succeeded', 'path-trap')
     assert.equal(await readFile(join(suite.daemon.home, 'logs', 'path-trap.out.log'), 'utf8'), 'nobody\n')
     await assert.rejects(readFile(marker), 'the task\'s own setpriv never ran')
+  })
+
+  it('never gives the task\'s environment to a process that runs as root (LD_PRELOAD into setpriv)', { timeout: 60_000 }, async (t) => {
+    if (!asRoot) return t.skip('the daemon is not root')
+    if (spawnSync('cc', ['--version']).status !== 0) return t.skip('no C compiler to build the library')
+    // A library that, loaded into a process running as root, leaves a mark: what an attacker's would do.
+    const source = join(suite.work, 'evil.c')
+    const library = join(suite.work, 'evil.so')
+    const marker = join(suite.work, 'evil-as-root')
+    await writeFile(source, `#include <fcntl.h>\n#include <unistd.h>\n__attribute__((constructor)) static void evil(void) {\n  if (geteuid() == 0) close(open("${marker}", O_CREAT | O_WRONLY, 0644));\n}\n`)
+    const built = spawnSync('cc', ['-shared', '-fPIC', '-o', library, source], { encoding: 'utf8' })
+    assert.equal(built.status, 0, built.stderr)
+    await chmod(library, 0o755)
+    const script = await reachable('whoami.sh')
+    await suite.daemon.add('preload', ['--script', script, '--user', 'nobody', '--env', `LD_PRELOAD=${library}`])
+    await suite.daemon.waitForType('task.succeeded', 'preload')
+    assert.equal(await readFile(join(suite.daemon.home, 'logs', 'preload.out.log'), 'utf8'), 'nobody\n')
+    await assert.rejects(readFile(marker), 'the library was never loaded into a root process')
   })
 })
