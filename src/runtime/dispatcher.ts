@@ -33,7 +33,15 @@ export interface Degraded {
   problem: string
 }
 
-const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error))
+/** An error's message and its causes' ("Database failed to open" says little without its cause). */
+function messageOf(error: unknown): string {
+  const parts: string[] = []
+  for (let e: unknown = error, depth = 0; e !== undefined && e !== null && depth < 4; depth += 1) {
+    parts.push(e instanceof Error ? e.message : String(e))
+    e = e instanceof Error ? e.cause : undefined
+  }
+  return parts.join(': ')
+}
 
 /**
  * The events of a start or an exit whose `decide` threw, so that it is still logged rather than lost:
