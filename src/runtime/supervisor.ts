@@ -119,6 +119,8 @@ export class Supervisor {
    * to an unrelated process at any moment, so nothing signals them again, whatever the state says.
    */
   private readonly exitedPids = new Set<number>()
+  /** After a clock write failed, when to try the next (not every tick: each try may reopen the store). */
+  private clockRetryAt = -Infinity
   /** Tasks whose process the launcher is starting: their start is not logged yet. */
   private readonly starting = new Set<string>()
   /** Starts and exits on their way to the log, for `stopAll` to wait on. */
@@ -250,11 +252,12 @@ export class Supervisor {
     // retry kicks the tick once they land): a start that cannot be logged is a run nobody accounts for.
     const waiting = this.degraded !== null && this.results.length > 0
     const next = nextEventAt(this.state)
-    if (!waiting && next !== null && next <= now) {
-      // A clock write that fails is tried again next tick (`degraded` tells why); the tick goes on, so
-      // timeouts and kills are still enforced.
+    if (!waiting && next !== null && next <= now && now >= this.clockRetryAt) {
+      // A clock write that fails is tried again a second later (`degraded` tells why); the tick goes
+      // on, so timeouts and kills are still enforced.
       await this.logAfterResults({ type: 'clock', now }).catch((error: unknown) => {
         if (this.degraded === null) throw error
+        this.clockRetryAt = now + CLOCK_RETRY_MS
       })
     }
     this.enforceLimits(now)
@@ -484,6 +487,8 @@ export class Supervisor {
     await this.dispatcher.serial(async () => undefined)
   }
 }
+
+const CLOCK_RETRY_MS = 1000
 
 /** Uniform in [-1, 1]: the retry wait's jitter, drawn here so the core stays pure. */
 const jitter = (): number => Math.random() * 2 - 1

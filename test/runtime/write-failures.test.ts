@@ -166,3 +166,34 @@ test('stopAll while an exit waits for the store: the pid is not signalled, the s
   assert.equal(h.task('svc').pid, null)
   assert.deepEqual(h.spawner.signals.slice(afterExit), [])
 })
+
+test('a clock write that fails is tried again a second later, not every tick, and the tick still enforces timeouts', async (t) => {
+  const store = new FailingStore()
+  const h = await makeSupervisor({ store })
+  t.after(h.close)
+  await h.add({ name: 'later', at: '+10s' })
+  await h.add({ name: 'slow', timeout: '5s', retries: 0 })
+  const [run] = h.spawner.spawnsOf('slow')
+  assert.ok(run !== undefined)
+  // It outlives its SIGTERM, so no exit waits for the store and only the gate holds the clock back.
+  h.spawner.ignoreTerm = true
+  store.failing = true
+  h.clock.advance(10_000)
+  const clockTries = (): number => store.attempts.filter((a) => !a.ok && a.events.some((e) => e.type === 'task.due')).length
+  for (let i = 0; i < 5; i += 1) await h.supervisor.pump()
+  assert.equal(clockTries(), 1)
+  assert.ok(h.supervisor.degraded !== null)
+  assert.deepEqual(h.spawner.signalsTo(run.pid), ['SIGTERM'], 'the overdue run is still ended')
+  h.clock.advance(1000)
+  await h.supervisor.pump()
+  assert.equal(clockTries(), 2)
+  assert.equal(h.supervisor.unrecorded, 0)
+  store.failing = false
+  h.clock.advance(1000)
+  await h.supervisor.pump()
+  await waitFor(() => h.events('run.exited', 'slow').length === 1, 'the timed-out exit to land')
+  await h.tick()
+  assert.equal(h.supervisor.degraded, null)
+  assert.equal(h.task('later').state !== 'scheduled', true, 'the due task was logged as due')
+  assertSeqsContiguous(h)
+})
