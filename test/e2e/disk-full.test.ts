@@ -9,6 +9,7 @@ import { rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import { chromium, type Browser, type Page } from 'playwright-core'
 import type { DaemonInfo } from '../../src/api/daemon-info.js'
 import { DaemonProcess, fixture } from '../helpers/daemon-process.js'
 import { alive, waitFor } from '../helpers/wait.js'
@@ -65,6 +66,9 @@ async function decoyWithPid(pid: number, dir: string): Promise<{ pid: number; si
   throw new Error(`could not start a process with pid ${pid}`)
 }
 
+/** The dashboard's banner is checked too where Debian's chromium is installed (.ci/run installs it). */
+const CHROMIUM = '/usr/bin/chromium'
+
 const readLines = (path: string): string[] => (existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter((l) => l !== '') : [])
 
 describe('a full disk under a running daemon', { skip: mountProblem ?? false }, () => {
@@ -74,6 +78,7 @@ describe('a full disk under a running daemon', { skip: mountProblem ?? false }, 
   let daemon: DaemonProcess
   const daemons: DaemonProcess[] = []
   const decoys: number[] = []
+  let browser: Browser | null = null
   /** Tasks whose `add` the daemon acknowledged: each must be there after a restart. */
   const acknowledged: string[] = []
   const health = async (): Promise<{ status: number; body: Record<string, unknown> }> => {
@@ -85,8 +90,14 @@ describe('a full disk under a running daemon', { skip: mountProblem ?? false }, 
     work = mkdtempSync(join(tmpdir(), 'supervisor-disk-full-work-'))
     daemon = await DaemonProcess.start(home, ['--kill-timeout', '1s', '--max-concurrent', '10'])
     daemons.push(daemon)
+    if (existsSync(CHROMIUM)) {
+      browser = await chromium.launch({
+        executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+      })
+    }
   })
   after(async () => {
+    await browser?.close()
     for (const pid of decoys) if (alive(pid)) process.kill(-pid, 'SIGKILL')
     for (const d of daemons) await d.cleanup()
     execFileSync('umount', [MOUNT])
@@ -107,6 +118,16 @@ describe('a full disk under a running daemon', { skip: mountProblem ?? false }, 
     }
     const started = await Promise.all(runners.map((name) => daemon.waitForType('run.started', name)))
     assert.deepEqual((await health()).body['status'], 'ok')
+    // The dashboard is open (with a token made while writes worked) before the disk fills.
+    let page: Page | null = null
+    if (browser !== null) {
+      const { token } = await daemon.ctlJson<{ token: string }>(['token', 'create', '--scope', 'read'])
+      page = await browser.newPage()
+      await page.goto(`http://127.0.0.1:${daemon.port}/#token=${token}`)
+      await page.waitForSelector('#connection.online')
+      await page.waitForSelector('tr[data-task="short-0"]')
+      assert.equal(await page.isVisible('#degraded'), false, 'no banner while writes work')
+    }
 
     fill(filler)
     // The database's last pages may still hold a few small writes: add until one is refused.
@@ -137,6 +158,10 @@ describe('a full disk under a running daemon', { skip: mountProblem ?? false }, 
     assert.match(String(sick.body['problem']), /No space left on device/)
     assert.doesNotMatch(String(sick.body['problem']), new RegExp(MOUNT), '/health names no paths')
     assert.equal(sick.body['running'], runners.length, 'counts kept: the unwritten exits still count as running')
+    if (page !== null) {
+      await page.waitForSelector('#degraded:not([hidden])', { timeout: 5000 })
+      assert.match(await page.textContent('#degraded') ?? '', /^Degraded since .*No space left on device/)
+    }
 
     // An unrelated process now holds a finished run's pid, as the kernel may arrange at any time.
     const decoy = await decoyWithPid(started[0]?.pid as number, work)
@@ -166,6 +191,11 @@ describe('a full disk under a running daemon', { skip: mountProblem ?? false }, 
     }
     assert.deepEqual(readLines(decoy.signals), [])
     assert.ok(alive(decoy.pid))
+    if (page !== null) {
+      await page.waitForSelector('#degraded', { state: 'hidden', timeout: 5000 })
+      await page.waitForSelector('tr[data-task="short-0"][data-state="succeeded"]')
+      await page.close()
+    }
     // Writes work again.
     await daemon.add('after', ['--script', fixture('ok.sh'), '--at', '+1h'])
     acknowledged.push('after')
