@@ -49,12 +49,22 @@ function fill(path: string): number {
 }
 
 /**
- * Start the decoy with exactly `pid` as its pid (and process group), by setting the kernel's last
- * pid just before the fork (root only). Another process may take the pid first: then try again.
+ * Start the decoy with exactly one of `pids` as its pid (and process group), by setting the kernel's
+ * last pid just before the fork (root only). Another process may take a pid first: then try again,
+ * or the next pid.
  */
-async function decoyWithPid(pid: number, dir: string): Promise<{ pid: number; signals: string }> {
+async function decoyWithPid(pids: number[], dir: string): Promise<{ pid: number; signals: string }> {
+  for (const pid of pids) {
+    if (alive(pid)) continue // the kernel already gave it to someone else
+    const decoy = await tryDecoy(pid, dir)
+    if (decoy !== null) return decoy
+  }
+  throw new Error(`could not start a process with any of the pids ${pids.join(', ')}`)
+}
+
+async function tryDecoy(pid: number, dir: string): Promise<{ pid: number; signals: string } | null> {
   const signals = join(dir, `decoy-${pid}.signals`)
-  for (let attempt = 0; attempt < 30; attempt += 1) {
+  for (let attempt = 0; attempt < 10; attempt += 1) {
     const pidFile = join(dir, `decoy-${pid}-${attempt}.pid`)
     const script = `echo ${pid - 1} > /proc/sys/kernel/ns_last_pid; setsid ${fixture('decoy.sh')} ${pidFile} ${signals} &`
     await new Promise((resolve) => spawn('sh', ['-c', script], { stdio: 'ignore' }).once('exit', resolve))
@@ -63,7 +73,7 @@ async function decoyWithPid(pid: number, dir: string): Promise<{ pid: number; si
     process.kill(got, 'SIGKILL')
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
-  throw new Error(`could not start a process with pid ${pid}`)
+  return null
 }
 
 /** The dashboard's banner is checked too where Debian's chromium is installed (.ci/run installs it). */
@@ -99,21 +109,36 @@ describe('a full disk under a running daemon', { skip: mountProblem ?? false }, 
   after(async () => {
     await browser?.close()
     for (const pid of decoys) if (alive(pid)) process.kill(-pid, 'SIGKILL')
+    // Space first, so that a daemon left degraded by a failed test can log its exits and stop.
+    rmSync(filler, { force: true })
     for (const d of daemons) await d.cleanup()
-    execFileSync('umount', [MOUNT])
-    rmSync(MOUNT, { recursive: true, force: true })
     await rm(work, { recursive: true, force: true })
+    await unmount()
   })
+
+  /** The daemon's helpers may hold the mount a moment after it died: try for a while, then detach it. */
+  async function unmount(): Promise<void> {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        execFileSync('umount', attempt < 50 ? [MOUNT] : ['-l', MOUNT], { stdio: 'pipe' })
+        break
+      } catch (error) {
+        if (attempt >= 50) throw error
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+    }
+    rmSync(MOUNT, { recursive: true, force: true })
+  }
 
   it('keeps every exit until it can be written, signals no finished pid, says it is degraded, then recovers', { timeout: 120_000 }, async () => {
     for (let i = 0; i < 5; i += 1) {
       await daemon.add(`kept-${i}`, ['--script', fixture('ok.sh'), '--at', '+1h'])
       acknowledged.push(`kept-${i}`)
     }
-    // Runs that end on their own while the disk is full; their timeout would fire after that.
+    // Runs that end on their own (4 s) while the disk is full; their timeout (7 s) would fire after that.
     const runners = ['short-0', 'short-1', 'short-2']
     for (const name of runners) {
-      await daemon.add(name, ['--script', fixture('pid-sleep.sh'), '--timeout', '6s', '--retries', '0', '--', join(work, `${name}.pids`), '3'])
+      await daemon.add(name, ['--script', fixture('pid-sleep.sh'), '--timeout', '7s', '--retries', '0', '--', join(work, `${name}.pids`), '4'])
       acknowledged.push(name)
     }
     const started = await Promise.all(runners.map((name) => daemon.waitForType('run.started', name)))
@@ -139,7 +164,7 @@ describe('a full disk under a running daemon', { skip: mountProblem ?? false }, 
     }
     assert.match(refused, /^error: store: writing to the task database failed: .*No space left on device.*; nothing was changed\n$/)
 
-    // Each run ends by itself (3 s); its exit cannot be written.
+    // Each run ends by itself; its exit cannot be written.
     for (const run of started) await waitFor(() => !alive(run.pid) && !alive(-run.pid), `run ${run.pid} to end`)
     const info = await waitFor(async () => {
       const now = await daemon.ctlJson<DaemonInfo>(['info'])
@@ -164,14 +189,16 @@ describe('a full disk under a running daemon', { skip: mountProblem ?? false }, 
     }
 
     // An unrelated process now holds a finished run's pid, as the kernel may arrange at any time.
-    const decoy = await decoyWithPid(started[0]?.pid as number, work)
+    const decoy = await decoyWithPid(started.map((run) => run.pid), work)
     decoys.push(decoy.pid)
-    const stop = await daemon.ctl(['stop', 'short-0'])
+    const victim = started.find((run) => run.pid === decoy.pid)?.task as string
+    const stop = await daemon.ctl(['stop', victim])
     assert.equal(stop.code, 1)
     assert.match(stop.stderr, /^error: store: .*No space left on device/)
-    assert.equal((await daemon.ctl(['remove', 'short-0'])).code, 1)
-    // Past the runs' 6 s timeout and the 1 s kill timeout: nothing may end "them" now.
-    await new Promise((resolve) => setTimeout(resolve, 5000))
+    assert.equal((await daemon.ctl(['remove', victim])).code, 1)
+    // Past the runs' 7 s timeout and the 1 s kill timeout (and a margin): nothing may end "them" now.
+    const quiet = Math.max(...started.map((run) => Date.parse(run.time))) + 7000 + 1000 + 1500
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, quiet - Date.now())))
     assert.deepEqual(readLines(decoy.signals), [], 'the decoy holding a finished run\'s pid got no signal')
     assert.ok(alive(decoy.pid), 'and was not killed')
     assert.equal(daemon.eventsOf('run.exited').length, 0)
