@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { createServer, type Server, type ServerResponse } from 'node:http'
 import type { DaemonContext } from './context.js'
 import { connectionBound, HTTP_TIMEOUTS, softOpenFiles, type HttpTimeouts } from './listener-bounds.js'
+import { publicProblem } from './daemon-info.js'
 
 /** The dashboard's files ship as they are (no build step): src/dashboard, beside the compiled dist. */
 const DASHBOARD = new URL('../../../src/dashboard/', import.meta.url)
@@ -55,9 +56,12 @@ export async function listenHttp(
       return
     }
     if (path === '/health') {
-      const { state } = ctx.supervisor
+      const { state, degraded } = ctx.supervisor
       // Counts only: task data needs a token (WebSocket API) or the control socket.
-      return json(res, 200, { status: 'ok', tasks: state.tasks.size, ready: state.ready.size, running: state.running.size })
+      const counts = { tasks: state.tasks.size, ready: state.ready.size, running: state.running.size }
+      if (degraded === null) return json(res, 200, { status: 'ok', ...counts })
+      // 503, so that a monitor that looks only at the status code notices too.
+      return json(res, 503, { status: 'degraded', since: degraded.since, problem: publicProblem(degraded.problem), ...counts })
     }
     json(res, 404, { error: { code: 'not_found', message: `no such path ${path}` } })
   })

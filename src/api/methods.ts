@@ -13,6 +13,7 @@ import { logPath } from '../runtime/log-files.js'
 import { allows, type DaemonContext, type Scope } from './context.js'
 import { apiUserProblem, apiUserRule } from './api-users.js'
 import { eventFor } from './redact.js'
+import { daemonInfo } from './daemon-info.js'
 import { applyLabel, TaskIntake } from './task-intake.js'
 import { lookupUser } from '../runtime/users.js'
 
@@ -202,6 +203,13 @@ export const methods: Record<string, Method> = {
       const collect = (globalThis as { gc?: () => void }).gc
       if (gc === true && collect !== undefined) collect()
       return { ...daemonStatus(ctx), firstSeq: await ctx.store.firstSeq() }
+    },
+  },
+  'daemon.info': {
+    scope: 'read',
+    async handle(ctx, params) {
+      parseOrThrow(noParams, params)
+      return daemonInfo(ctx)
     },
   },
   // Stopping the daemon is for its own user: an admin token may change tasks, not end the service.

@@ -199,8 +199,18 @@ function renderErrors(groups) {
   }))
 }
 
+/** The daemon cannot write its log: say so on every page until it can (metrics bring it each second). */
+function renderDegraded(degraded) {
+  const banner = $('#degraded')
+  banner.hidden = !degraded
+  banner.textContent = degraded
+    ? `Degraded since ${time(degraded.since)}: ${degraded.problem}. Starts and exits are kept and written once the store takes writes again; changes are refused meanwhile.`
+    : ''
+}
+
 function renderMetrics(metrics) {
   state.metrics = metrics
+  renderDegraded(metrics.degraded)
   const { limits } = metrics
   const cpu = metrics.cpuPercent ?? 0
   $('#cpu-bar').style.width = `${Math.min(100, cpu)}%`

@@ -1,6 +1,7 @@
 // The one dispatcher: actions in, one at a time; events logged in one atomic batch, then reduced.
 import type { Action } from '../core/actions.js'
 import { decide, type Decision } from '../core/decide.js'
+import { DomainError } from '../core/errors.js'
 import { reduce } from '../core/reducer.js'
 import type { State } from '../core/state.js'
 import { applyEvent, newRecord, recordOf } from '../core/task-record.js'
@@ -26,9 +27,48 @@ function stampInPlace(events: NewEvent[], first: number, now: number): TaskEvent
 
 export type EventListener = (events: readonly TaskEvent[]) => void
 
+/** Why the daemon cannot keep its log: since when writes fail, and the last failure's words. */
+export interface Degraded {
+  since: string
+  problem: string
+}
+
+/** An error's message and its causes' ("Database failed to open" says little without its cause). */
+function messageOf(error: unknown): string {
+  const parts: string[] = []
+  for (let e: unknown = error, depth = 0; e !== undefined && e !== null && depth < 4; depth += 1) {
+    parts.push(e instanceof Error ? e.message : String(e))
+    e = e instanceof Error ? e.cause : undefined
+  }
+  return parts.join(': ')
+}
+
+/**
+ * The events of a start or an exit whose `decide` threw, so that it is still logged rather than lost:
+ * a start as its bare run.started; an exit as its run.exited, and the task (if the run was its own)
+ * failed, so that its pid is forgotten and nothing retries a run nobody could reason about.
+ */
+export function minimalEvents(state: State, action: Action, error: unknown): NewEvent[] {
+  const task = 'name' in action ? state.tasks.get(action.name) : undefined
+  if (action.type === 'started') {
+    return [{ type: 'run.started', task: action.name, pid: action.pid, pidStart: action.pidStart ?? null, attempt: (task?.attempts ?? 0) + 1 }]
+  }
+  if (action.type !== 'exited') return []
+  const own = task !== undefined && (action.pid === null ? task.state === 'ready' : task.pid === action.pid)
+  const started = own ? (task.runStartedAt ?? action.now) : action.now
+  const events: NewEvent[] = [{
+    type: 'run.exited', task: action.name, pid: action.pid, code: action.code, signal: action.signal, outcome: 'failed',
+    durationMs: Math.max(0, action.now - started), error: `the exit could not be decided (${messageOf(error)}); recorded as failed`,
+  }]
+  if (own) events.push({ type: 'task.failed', task: action.name })
+  return events
+}
+
 export class Dispatcher {
   private tail: Promise<unknown> = Promise.resolve()
   private readonly listeners = new Set<EventListener>()
+  /** Set while writes fail (the last one failed), cleared by the next write that lands. */
+  degraded: Degraded | null = null
 
   constructor(
     readonly state: State,
@@ -57,31 +97,32 @@ export class Dispatcher {
   /**
    * A burst of process starts and exits, logged in as few batches as possible: actions about
    * different tasks are decided against the same state and written together; a second action about
-   * the same task (a run that started and already ended) waits for the next batch, so that it is
-   * decided on the state the first one left. An action refused by `decide` is left out. Only call
-   * from inside `serial`.
+   * the same task (a run that started and already ended) waits for the next round, so that it is
+   * decided on the state the first one left. Each round leaves `queue` once it is written (and only
+   * then reduced); a failed write throws with that round and the later ones still in `queue`, none of
+   * them applied, to be tried again as they are. Only call from inside `serial`.
    */
-  async handleAll(actions: readonly Action[]): Promise<TaskEvent[]> {
+  async handleAll(queue: Action[]): Promise<TaskEvent[]> {
     const logged: TaskEvent[] = []
-    let remaining = actions
-    while (remaining.length > 0) {
+    while (queue.length > 0) {
       const seen = new Set<string>()
-      const now: Action[] = []
-      const later: Action[] = []
-      for (const action of remaining) {
+      const round: Action[] = []
+      for (const action of queue) {
         const name = 'name' in action ? action.name : ''
-        if (seen.has(name)) later.push(action)
-        else {
-          seen.add(name)
-          now.push(action)
-        }
+        if (seen.has(name)) continue
+        seen.add(name)
+        round.push(action)
       }
-      logged.push(...(await this.handleIndependent(now)))
-      remaining = later
+      logged.push(...(await this.handleIndependent(round)))
+      const done = new Set(round)
+      let kept = 0
+      for (const action of queue) if (!done.has(action)) queue[kept++] = action
+      queue.length = kept
     }
     return logged
   }
 
+  /** A start or exit is never left out: one whose `decide` throws is logged in its minimal form. */
   private async handleIndependent(actions: readonly Action[]): Promise<TaskEvent[]> {
     const stamped: TaskEvent[] = []
     let seq = this.nextSeq()
@@ -89,8 +130,9 @@ export class Dispatcher {
       let events: NewEvent[]
       try {
         events = decide(this.state, action).events
-      } catch {
-        continue
+      } catch (error) {
+        process.emitWarning(`deciding a ${action.type} of ${'name' in action ? action.name : '?'} failed: ${messageOf(error)}`)
+        events = minimalEvents(this.state, action, error)
       }
       stamped.push(...stampInPlace(events, seq, action.now))
       seq += events.length
@@ -101,9 +143,28 @@ export class Dispatcher {
   private async log(logged: TaskEvent[]): Promise<TaskEvent[]> {
     if (logged.length === 0) return logged
     const { puts, removed } = this.records(logged)
-    await this.store.commit(logged, puts, removed)
-    for (const event of logged) reduce(this.state, event)
-    for (const listener of this.listeners) listener(logged)
+    try {
+      await this.store.commit(logged, puts, removed)
+    } catch (error) {
+      const problem = `writing to the task database failed: ${messageOf(error)}`
+      this.degraded = { since: this.degraded?.since ?? logged[0]?.time ?? new Date(0).toISOString(), problem }
+      throw new DomainError('internal', `store: ${problem}; nothing was changed`, { cause: error })
+    }
+    this.degraded = null
+    // Written: from here on nothing may throw, or the caller would think the write failed and log
+    // these events a second time.
+    try {
+      for (const event of logged) reduce(this.state, event)
+    } catch (error) {
+      process.emitWarning(`applying logged events failed: ${messageOf(error)}`)
+    }
+    for (const listener of this.listeners) {
+      try {
+        listener(logged)
+      } catch (error) {
+        process.emitWarning(`an event listener failed: ${messageOf(error)}`)
+      }
+    }
     return logged
   }
 

@@ -36,6 +36,8 @@ export interface Spawner {
   readonly kernelMemoryLimit?: boolean
   /** How runs are contained (cgroups or process groups), in words. */
   readonly containment?: string
+  /** The pid of the helper process that forks the runs, if there is one now. */
+  readonly launcherPid?: number | null
   /** End and remove what runs of a daemon that died left in their cgroups. */
   endLeftoverCgroups?(): void
   /** Get ready before the first run (start helper processes). */

@@ -79,6 +79,10 @@ export class ProcessSpawner implements Spawner {
     return this.signalGroup(pid, 0)
   }
 
+  get launcherPid(): number | null {
+    return this.launcher?.pid ?? null
+  }
+
   /** How runs are contained here (for `ctl info`). */
   get containment(): string {
     return describeContainment(this.cgroups)

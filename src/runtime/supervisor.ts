@@ -7,7 +7,7 @@ import { plan } from '../core/planner.js'
 import { nextEventAt, type State } from '../core/state.js'
 import type { Task } from '../core/types.js'
 import { nextCronTime } from '../config/cron.js'
-import type { Dispatcher } from './dispatcher.js'
+import type { Degraded, Dispatcher } from './dispatcher.js'
 import { fingerprint } from './fingerprint.js'
 import { DEFAULT_LOG_POLICY, logSize, type LogPolicy } from './log-files.js'
 import { runStderr } from './log-reader.js'
@@ -30,11 +30,15 @@ export interface SupervisorOptions {
   historyKeep: number
   /** How often the tick applies that retention. */
   compactEveryMs: number
+  /** A start or exit whose write failed is tried again after this, then twice as long each time... */
+  writeRetryFirstMs: number
+  /** ...up to this. */
+  writeRetryMostMs: number
 }
 
 export const DEFAULT_SUPERVISOR_TIMING = {
   sampleEveryMs: 1000, idleSampleEveryMs: 15_000, monitorEveryMs: 250, compactEveryMs: 60_000, historyKeep: 1_000_000,
-  logPolicy: DEFAULT_LOG_POLICY,
+  logPolicy: DEFAULT_LOG_POLICY, writeRetryFirstMs: 100, writeRetryMostMs: 5000,
 }
 
 export interface Ports {
@@ -64,6 +68,8 @@ export interface Metrics {
   totalBytes: number | null
   limits: Limits
   running: { task: string; pid: number; cpu: number; memory: number; peak: number }[]
+  /** Null, or why writes fail (the dashboard shows it). */
+  degraded: Degraded | null
 }
 
 /** Starts a slow async job at most every `everyMs`, never two at once. */
@@ -102,9 +108,19 @@ export class Supervisor {
   /** Memory promised to runs started since the last sample, which the sample cannot see yet. */
   private reserved = 0
   private readonly kills = new Map<string, Kill>()
-  /** Starts and exits to log, gathered while the dispatcher is busy and logged in one batch. */
+  /**
+   * Starts and exits to log, in the order they were reported: gathered while the dispatcher is busy
+   * and logged in one batch, and kept (retried) until their write lands, however long that takes.
+   */
   private readonly results: Action[] = []
   private flushing: Promise<void> | null = null
+  /**
+   * Pids whose exit the launcher reported but which are not logged yet: the kernel may give such a pid
+   * to an unrelated process at any moment, so nothing signals them again, whatever the state says.
+   */
+  private readonly exitedPids = new Set<number>()
+  /** After a clock write failed, when to try the next (not every tick: each try may reopen the store). */
+  private clockRetryAt = -Infinity
   /** Tasks whose process the launcher is starting: their start is not logged yet. */
   private readonly starting = new Set<string>()
   /** Starts and exits on their way to the log, for `stopAll` to wait on. */
@@ -120,12 +136,39 @@ export class Supervisor {
     return this.dispatcher.state
   }
 
-  /** A user's or the system's action: log it, carry out its effects, then look for work at once. */
+  /** The launcher's pid and how runs are contained, for `ctl info`. */
+  get runtime(): { launcherPid: number | null; containment: string } {
+    const { spawner } = this.ports
+    return { launcherPid: spawner.launcherPid ?? null, containment: spawner.containment ?? 'process groups' }
+  }
+
+  /**
+   * A user's or the system's action: log it, carry out its effects, then look for work at once. The
+   * starts and exits reported before it are logged first (it is decided on the state they leave); if
+   * they or it cannot be written, it fails with an `internal` error and changes nothing.
+   */
   async request(action: Action): Promise<Decision> {
-    const decision = await this.dispatcher.dispatch(action)
+    const decision = await this.logAfterResults(action)
     this.execute(decision.effects)
     this.kick()
     return decision
+  }
+
+  private logAfterResults(action: Action): Promise<Decision> {
+    return this.dispatcher.serial(async () => {
+      await this.drain()
+      return this.dispatcher.handle(action)
+    })
+  }
+
+  /** Null, or since when and why the daemon cannot write its log (starts, exits and requests wait or fail). */
+  get degraded(): Degraded | null {
+    return this.dispatcher.degraded
+  }
+
+  /** Starts and exits reported but not logged yet (waiting for the store, while degraded). */
+  get unrecorded(): number {
+    return this.results.length
   }
 
   async sampleNow(): Promise<void> {
@@ -146,6 +189,7 @@ export class Supervisor {
       totalBytes: this.totalBytes,
       limits: this.options.limits,
       running: [...this.usage].map(([task, u]) => ({ task, pid: u.pid, cpu: u.cpu, memory: u.memory, peak: u.peak })),
+      degraded: this.degraded,
     }
   }
 
@@ -209,9 +253,20 @@ export class Supervisor {
     this.sampler.maybe(now, this.sampleEvery(), () => this.sampleNow())
     if (this.state.running.size > 0) this.measurer.maybe(now, this.options.monitorEveryMs, () => this.measure())
     this.compactor.maybe(now, this.options.compactEveryMs, async () => void (await this.dispatcher.compact(this.options.historyKeep)))
+    // While starts or exits wait for the store, nothing new is logged or started before them (the
+    // retry kicks the tick once they land): a start that cannot be logged is a run nobody accounts for.
+    const waiting = this.degraded !== null && this.results.length > 0
     const next = nextEventAt(this.state)
-    if (next !== null && next <= now) await this.dispatcher.dispatch({ type: 'clock', now })
+    if (!waiting && next !== null && next <= now && now >= this.clockRetryAt) {
+      // A clock write that fails is tried again a second later (`degraded` tells why); the tick goes
+      // on, so timeouts and kills are still enforced.
+      await this.logAfterResults({ type: 'clock', now }).catch((error: unknown) => {
+        if (this.degraded === null) throw error
+        this.clockRetryAt = now + CLOCK_RETRY_MS
+      })
+    }
     this.enforceLimits(now)
+    if (waiting) return
     if (this.state.ready.size === 0) {
       this.blocked = null
       return
@@ -259,6 +314,7 @@ export class Supervisor {
   /** `errStart`: where the task's stderr log stood when this run began, so only its own lines are read. */
   private onExit(name: string, status: ExitStatus, errStart: number): void {
     const { pid } = status
+    this.exitedPids.add(pid)
     const kill = this.kills.get(name)
     const cause = kill?.pid === pid ? kill.cause : status.interrupted === true ? 'shutdown' : status.oom === true ? 'memory' : null
     if (kill?.pid === pid) this.kills.delete(name)
@@ -288,21 +344,56 @@ export class Supervisor {
     void done.finally(() => this.inProgress.delete(done))
   }
 
-  /** Starts and exits that arrive together are logged together, once the current turn is over. */
+  /**
+   * Starts and exits that arrive together are logged together, once the current turn is over. A
+   * failed write leaves them queued and is tried again after 100 ms, then twice as long each time up
+   * to 5 s (the options say), until it lands: nothing is dropped, and the promise settles only then.
+   */
   private record(action: Action): Promise<void> {
     this.results.push(action)
-    this.flushing ??= new Promise((resolve) => setImmediate(resolve)).then(async () => {
-      this.flushing = null
-      // A run's start before its exit, whatever order they were reported in.
-      const batch = this.results.splice(0).sort((a, b) => Number(b.type === 'started') - Number(a.type === 'started'))
-      await this.dispatcher.serial(async () => {
-        await this.dispatcher.handleAll(batch)
-        // Logged (or refused): the state now says what became of them.
-        for (const action of batch) if (action.type === 'started' || action.type === 'exited') this.starting.delete(action.name)
-      })
-      this.kick()
-    })
+    this.flushing ??= this.flushUntilLogged()
     return this.flushing
+  }
+
+  private async flushUntilLogged(): Promise<void> {
+    let wait = this.options.writeRetryFirstMs
+    await new Promise((resolve) => setImmediate(resolve))
+    // No await between the last look at `results` and clearing `flushing`: a result recorded later
+    // starts a new flush.
+    while (this.results.length > 0) {
+      try {
+        await this.dispatcher.serial(() => this.drain())
+      } catch {
+        await delay(wait)
+        wait = Math.min(wait * 2, this.options.writeRetryMostMs)
+      }
+    }
+    this.flushing = null
+    this.kick()
+  }
+
+  /**
+   * Log every queued start and exit, oldest first (a run's start before its exit, whatever order they
+   * were reported in). Each round that is written leaves the queue; a failed write throws with the
+   * rest still queued and nothing of them applied. Only call from inside `serial`.
+   */
+  private async drain(): Promise<void> {
+    if (this.results.length === 0) return
+    const started = this.results.filter((a) => a.type === 'started')
+    const others = this.results.filter((a) => a.type !== 'started')
+    this.results.splice(0, this.results.length, ...started, ...others)
+    const before = [...this.results]
+    try {
+      await this.dispatcher.handleAll(this.results)
+    } finally {
+      const left = new Set(this.results)
+      for (const action of before) {
+        if (left.has(action)) continue
+        // Logged: the state now says what became of them.
+        if (action.type === 'started' || action.type === 'exited') this.starting.delete(action.name)
+        if (action.type === 'exited' && action.pid !== null) this.exitedPids.delete(action.pid)
+      }
+    }
   }
 
   /** A cron task's next slot after `now`, for the core to schedule it (the core computes no calendars). */
@@ -343,7 +434,7 @@ export class Supervisor {
 
   /** SIGTERM the run's group now; the tick sends SIGKILL if it outlives the kill timeout. */
   kill(name: string, pid: number, cause: KillCause): void {
-    if (this.kills.get(name)?.pid === pid) return
+    if (this.kills.get(name)?.pid === pid || this.exitedPids.has(pid)) return
     this.kills.set(name, { pid, cause, killAt: this.ports.clock.now() + this.options.killTimeoutMs })
     this.ports.spawner.signalGroup(pid, 'SIGTERM')
   }
@@ -351,6 +442,10 @@ export class Supervisor {
   /** Timeouts and overdue kills: checked every tick over the running tasks only. */
   private enforceLimits(now: number): void {
     for (const [name, kill] of this.kills) {
+      if (this.exitedPids.has(kill.pid)) {
+        this.kills.delete(name)
+        continue
+      }
       if (kill.killAt > now) continue
       if (!this.ports.spawner.signalGroup(kill.pid, 'SIGKILL')) this.kills.delete(name)
       else kill.killAt = now + this.options.killTimeoutMs
@@ -369,12 +464,14 @@ export class Supervisor {
     const alive = this.ports.spawner.groupAlive?.bind(this.ports.spawner)
     if (alive === undefined) return
     for (const task of this.state.running) {
-      if (task.pid === null || alive(task.pid)) continue
+      // An exit already reported is on its way to the log: it is not lost, and not to be recorded twice.
+      if (task.pid === null || this.exitedPids.has(task.pid) || alive(task.pid)) continue
       const since = gone.get(task.pid) ?? now
       gone.set(task.pid, since)
       if (now - since < this.options.killTimeoutMs) continue
       this.kills.delete(task.spec.name)
       gone.set(task.pid, Infinity) // recorded once
+      this.exitedPids.add(task.pid) // gone: the kernel may hand the pid out again
       this.track(this.record({
         type: 'exited', now, name: task.spec.name, pid: task.pid, code: null, signal: null, cause: 'shutdown', jitter: 0,
       }))
@@ -405,6 +502,8 @@ function peakOf(polled: number | undefined, counted: number | undefined): { peak
   const peak = counted ?? polled
   return peak === undefined ? {} : { peakMemory: peak }
 }
+
+const CLOCK_RETRY_MS = 1000
 
 /** Uniform in [-1, 1]: the retry wait's jitter, drawn here so the core stays pure. */
 const jitter = (): number => Math.random() * 2 - 1

@@ -26,6 +26,12 @@ export class LevelStore implements Store {
   private readonly toks: Sub
   /** Error groups are few (tasks x causes) and updated on every failure: kept in memory, written through. */
   private readonly errorGroups = new Map<string, ErrorGroup>()
+  /**
+   * Set when a write failed (a full disk): LevelDB's log may then end in a torn record, and a reopen
+   * drops whatever follows one in its block, so a later write that "succeeded" would be lost on the
+   * next start. The next write reopens the database first (recovering up to the tear, into a fresh log).
+   */
+  private torn = false
 
   /**
    * Reads go through sublevels with JSON values; `commit` writes their keys (`!ev!...`) and JSON text on
@@ -101,8 +107,27 @@ export class LevelStore implements Store {
     await this.meta.put('schema', { value: SCHEMA_VERSION })
   }
 
+  /** Every write goes through here: after a failed one, the database is reopened before the next. */
+  private async write<T>(job: () => Promise<T>): Promise<T> {
+    try {
+      if (this.torn) {
+        await this.db.close()
+        await this.db.open()
+        this.torn = false
+      }
+      return await job()
+    } catch (error) {
+      this.torn = true
+      throw error
+    }
+  }
+
   async commit(events: TaskEvent[], tasks: StoredTask[], removed: string[]): Promise<void> {
     if (events.length === 0 && tasks.length === 0 && removed.length === 0) return
+    await this.write(() => this.commitBatch(events, tasks, removed))
+  }
+
+  private async commitBatch(events: TaskEvent[], tasks: StoredTask[], removed: string[]): Promise<void> {
     const batch = this.db.batch()
     const put = (sub: Sub, key: string, value: Json): void => void batch.put(sub.prefix + key, JSON.stringify(value))
     // The version goes in front of the record's own JSON text: no copy of the record to add it to.
@@ -155,13 +180,13 @@ export class LevelStore implements Store {
   }
 
   async putToken(token: TokenRecord): Promise<void> {
-    await this.toks.put(token.id, { v: SCHEMA_VERSION, ...token })
+    await this.write(() => this.toks.put(token.id, { v: SCHEMA_VERSION, ...token }))
   }
 
   async deleteToken(id: string): Promise<boolean> {
     const existing = await this.toks.get(id)
     if (existing === undefined) return false
-    await this.toks.del(id)
+    await this.write(() => this.toks.del(id))
     return true
   }
 
@@ -187,12 +212,14 @@ export class LevelStore implements Store {
     const excess = Math.min(chunk, this.seq - (first - 1) - keep)
     if (excess <= 0) return 0
     const doomed = await this.events.iterator({ lt: seqKey(first + excess) }).all()
-    const batch = this.db.batch()
-    for (const [key, event] of doomed) {
-      batch.del(this.events.prefix + key)
-      batch.del(this.byTask.prefix + taskEventKey(String(event['task']), Number(key)))
-    }
-    await batch.write()
+    await this.write(async () => {
+      const batch = this.db.batch()
+      for (const [key, event] of doomed) {
+        batch.del(this.events.prefix + key)
+        batch.del(this.byTask.prefix + taskEventKey(String(event['task']), Number(key)))
+      }
+      await batch.write()
+    })
     return doomed.length
   }
 

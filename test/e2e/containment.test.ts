@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { detectCgroups, removeBases } from '../../src/runtime/cgroups.js'
 import { daemonForSuite, fixture } from '../helpers/daemon-process.js'
-import { alive, waitFor } from '../helpers/wait.js'
+import { alive, launchersOf, waitFor } from '../helpers/wait.js'
 
 const FLAGS = ['--max-cpu', '100', '--min-free-memory', '0']
 const MB = 1024 * 1024
@@ -62,6 +62,15 @@ describe('containment of a run\'s processes', { skip }, () => {
     // The peak is the kernel's own count, the one the limit applies to.
     assert.ok(exited.peakMemory !== undefined && exited.peakMemory > 90 * MB, `peak ${exited.peakMemory} reached the limit`)
     assert.ok(exited.peakMemory <= 100 * MB, `peak ${exited.peakMemory} never passed the 100M limit`)
+  })
+
+  it('ctl info names the launcher and says runs get cgroups', { timeout: 30_000 }, async () => {
+    const info = await suite.daemon.ctlJson<{ pid: number; launcherPid: number | null; containment: string }>(['info'])
+    assert.equal(info.pid, suite.daemon.pid)
+    assert.deepEqual(launchersOf(suite.daemon.pid), [info.launcherPid])
+    assert.match(info.containment, /cgroup per run/)
+    const text = await suite.daemon.ctl(['info'])
+    assert.match(text.stdout, /^containment:\s+a cgroup per run/m)
   })
 
   it('removes each run\'s cgroup once the run is over, and the daemon\'s own when it stops', { timeout: 30_000 }, async () => {

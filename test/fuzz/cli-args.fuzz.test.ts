@@ -20,6 +20,7 @@ const VERBS: Record<string, string[]> = {
   replay: [],
   logs: ['--lines'],
   errors: ['--json'],
+  info: ['--json'],
   token: ['--scope', '--name', '--json'],
   nope: [],
 }

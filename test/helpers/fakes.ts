@@ -139,6 +139,8 @@ export interface HarnessOptions {
   core?: Partial<CoreConfig>
   killTimeoutMs?: number
   now?: number
+  /** The store to log to (a double that fails, say); a fresh MemoryStore by default. */
+  store?: MemoryStore
 }
 
 export type Harness = Awaited<ReturnType<typeof makeSupervisor>>
@@ -150,7 +152,7 @@ export async function makeSupervisor(options: HarnessOptions = {}) {
   const spawner = new FakeSpawner()
   const probe = new FakeProbe()
   const monitor = new FakeMonitor()
-  const store = new MemoryStore()
+  const store = options.store ?? new MemoryStore()
   const limits: Limits = { maxConcurrent: 10, maxCpu: 85, minFreeBytes: 256 * MB, defaultNeedBytes: 64 * MB, ...options.limits }
   const killTimeoutMs = options.killTimeoutMs ?? 2000
   const state = createState(options.core ?? {})

@@ -4,6 +4,7 @@ import type { CtlArgs } from '../run-command.js'
 import { addCommand } from './ctl/add.js'
 import { applyCommand } from './ctl/apply.js'
 import { historyCommand } from './ctl/history.js'
+import { infoCommand } from './ctl/info.js'
 import { listCommand } from './ctl/list.js'
 import { logsCommand } from './ctl/logs.js'
 import { shutdownCommand } from './ctl/shutdown.js'
@@ -34,7 +35,8 @@ export const ctlCommand: CommandModule<object, CtlArgs> = {
       .command(errorsCommand)
       .command(watchCommand)
       .command(tokenCommand)
+      .command(infoCommand)
       .command(shutdownCommand)
-      .demandCommand(1, 'name a verb: add, apply, list, status, run, stop, remove, history, logs, replay, errors, watch, token, shutdown') as Argv<CtlArgs>,
+      .demandCommand(1, 'name a verb: add, apply, list, status, run, stop, remove, history, logs, replay, errors, watch, token, info, shutdown') as Argv<CtlArgs>,
   handler: () => undefined,
 }
