@@ -33,7 +33,7 @@ describe('connection bound', () => {
 
 describe('HTTP listener timeouts', () => {
   const ctx = {
-    supervisor: { state: { tasks: new Map(), ready: new Set(), running: new Map() } },
+    supervisor: { state: { tasks: new Map(), ready: new Set(), running: new Map() }, degraded: null },
     settings: { maxConnections: 3 },
   } as unknown as Pick<DaemonContext, 'supervisor' | 'settings'>
   const timeouts = { headersMs: 300, requestMs: 600, keepAliveMs: 300, idleMs: 2000, checkEveryMs: 100 }

@@ -107,16 +107,18 @@ test('an exit that decide cannot handle is still logged, in a minimal form: the 
   const h = await makeSupervisor()
   t.after(h.close)
   const { dispatcher } = h.supervisor
-  await dispatcher.dispatch({ type: 'add', now: h.clock.now(), spec: h.spec({ name: 'cron', cron: '* * * * *' }) })
+  await dispatcher.dispatch({ type: 'add', now: h.clock.now(), spec: h.spec({ name: 'cron', retries: 3 }) })
   await dispatcher.serial(() => dispatcher.handleAll([{ type: 'started', now: h.clock.now(), name: 'cron', pid: 777 }]))
-  // An impossible next slot makes decide throw (a RangeError from the date) while it plans the next run.
+  // The boundary and the core's clamping leave no known input that makes decide throw; a poisoned
+  // setting stands for the next unknown one: planning the retry reads it and throws.
+  Object.defineProperty(dispatcher.state.config, 'backoff', { get: () => { throw new RangeError('Invalid time value') } })
   const exited: Action = {
-    type: 'exited', now: h.clock.now() + 1000, name: 'cron', pid: 777, code: 0, signal: null, cause: null, jitter: 0, nextAt: Number.NaN,
+    type: 'exited', now: h.clock.now() + 1000, name: 'cron', pid: 777, code: 1, signal: null, cause: null, jitter: 0,
   }
   await dispatcher.serial(() => dispatcher.handleAll([exited]))
   const [logged] = h.events('run.exited', 'cron')
   assert.equal(logged?.pid, 777)
-  assert.equal(logged?.code, 0)
+  assert.equal(logged?.code, 1)
   assert.match(logged?.error ?? '', /could not be decided/)
   assert.equal(h.events('task.failed', 'cron').length, 1)
   assert.equal(h.task('cron').pid, null)

@@ -51,10 +51,12 @@ export const daemonCommand: CommandModule<object, DaemonArgs> = {
       const ecosystem = argv.config === undefined ? undefined : await loadEcosystem(argv.config)
       const home = resolveHome(argv.home)
       const daemon = await startDaemon({ home, flags, ...(ecosystem === undefined ? {} : { ecosystem }) })
-      process.stdout.write(`supervisor listening on ${daemon.host}:${daemon.port} (home ${home.root}, pid ${process.pid})\n`)
+      // The handlers before the line that says it listens: a signal sent as soon as it is read must
+      // stop the daemon gracefully, not find the default action (exit at once) still in place.
       const onSignal = (): void => void daemon.stop()
       process.once('SIGINT', onSignal)
       process.once('SIGTERM', onSignal)
+      process.stdout.write(`supervisor listening on ${daemon.host}:${daemon.port} (home ${home.root}, pid ${process.pid})\n`)
       await daemon.stopped
       process.stdout.write('supervisor stopped\n')
       process.exit(0)
