@@ -65,14 +65,14 @@ export class LevelStore implements Store {
    */
   static async open(dir: string, options: OpenOptions = {}): Promise<LevelStore> {
     const warn = options.warn ?? ((message: string) => void process.stderr.write(`warning: ${message}\n`))
+    // Before the constructor, which already starts opening the database.
+    await checkBeforeOpen(dir)
     const db = new Level<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' })
     try {
-      await checkBeforeOpen(dir)
       await db.open()
     } catch (error) {
       const locked = (error as { cause?: { code?: string } }).cause?.code === 'LEVEL_LOCKED'
       if (locked) throw new DomainError('conflict', `another daemon is already running on ${dir}`, { cause: error })
-      if (error instanceof DomainError) throw error
       throw await openFailure(dir, error)
     }
     const store = new LevelStore(db, options.reservation ?? SeqReservation.beside(dir))
