@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { AbstractChainedBatch, AbstractLevel } from 'abstract-level'
+import { Level } from 'level'
 import { LevelStore } from '../../src/store/level-store.js'
 import { dueEvent, sampleTask } from '../helpers/sample-records.js'
 import { tempDir } from '../helpers/temp-dir.js'
@@ -177,6 +178,22 @@ describe('LevelStore durability', () => {
       assert.equal(await second.compact(6, 100), 2)
       assert.deepEqual((await second.history({ limit: 100 })).map((e) => e.seq), [3, 4, 5, 10_001, 10_002, 10_003])
       assert.equal(await second.compact(6, 100), 0)
+    } finally {
+      await second.close()
+    }
+  }))
+
+  it('retention counts the events of a database written before the count was kept', () => inFolder(async (path) => {
+    const first = await LevelStore.open(path)
+    await commitEvents(first, 1, 5)
+    await first.close()
+    const raw = new Level<string, string>(path)
+    await raw.del('!meta!events')
+    await raw.close()
+    const second = await LevelStore.open(path)
+    try {
+      assert.equal(await second.compact(3, 100), 2)
+      assert.deepEqual((await second.history({ limit: 100 })).map((e) => e.seq), [3, 4, 5])
     } finally {
       await second.close()
     }
