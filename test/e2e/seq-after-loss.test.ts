@@ -1,6 +1,6 @@
 // A daemon whose database lost acknowledged writes still never gives a seq twice: resumed streams stay right.
 import assert from 'node:assert/strict'
-import { readdir, truncate } from 'node:fs/promises'
+import { readdir, truncate, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { Client } from '../../src/cli/client.js'
@@ -41,6 +41,28 @@ describe('seqs after the database lost writes', () => {
       } finally {
         client.close()
       }
+    } finally {
+      for (const daemon of daemons) await daemon.cleanup()
+      await dir.remove()
+    }
+  })
+
+  it('a garbage seq reservation file does not stop the daemon: it says so on stderr and counts on from the database', { timeout: 60_000 }, async () => {
+    const dir = await tempDir()
+    const daemons: DaemonProcess[] = []
+    try {
+      const first = await DaemonProcess.start(dir.path)
+      daemons.push(first)
+      await first.add('a', ['--script', fixture('ok.sh'), '--at', '+1d'])
+      const seen = (await first.waitForType('task.added', 'a')).seq
+      assert.equal(await first.stop(), 0)
+      await writeFile(join(dir.path, 'db.seq'), '{"reserved":"lots"}')
+
+      const second = await DaemonProcess.start(dir.path)
+      daemons.push(second)
+      assert.match(second.output.text, new RegExp(`warning: ${join(dir.path, 'db.seq')}: expected \\{"reserved": a whole number\\}, got .*; seqs continue after the database's last seq ${seen}`))
+      await second.add('b', ['--script', fixture('ok.sh'), '--at', '+1d'])
+      assert.equal((await second.waitForType('task.added', 'b')).seq, seen + 1)
     } finally {
       for (const daemon of daemons) await daemon.cleanup()
       await dir.remove()
