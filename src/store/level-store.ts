@@ -7,6 +7,8 @@ import { SCHEMA_VERSION, upgradeEvent, upgradeTask } from './schema.js'
 import { eventText, recordText } from './codec.js'
 import type { HistoryQuery, Store, StoredTask, TokenRecord } from './store.js'
 import { countFailure, groupKey, type ErrorGroup } from '../core/failures.js'
+import { checkBeforeOpen, openFailure } from './open-failure.js'
+import { RESERVE_BLOCK, SeqReservation } from './seq-reservation.js'
 
 type Json = Record<string, unknown>
 type Sub = AbstractSublevel<Level<string, string>, string | Buffer | Uint8Array, string, Json>
@@ -15,9 +17,22 @@ const SEQ_WIDTH = 16
 const seqKey = (seq: number): string => seq.toString().padStart(SEQ_WIDTH, '0')
 // Task names never contain ':' (see the name rule), so `name:` is a prefix of that task's keys only.
 const taskEventKey = (name: string, seq: number): string => `${name}:${seqKey(seq)}`
+// Every write that acknowledges something waits for the disk: a power loss must not take it back.
+const SYNCED = { sync: true }
+
+export interface OpenOptions {
+  /** Where the seq high-water mark lives (default: beside the folder, `db` -> `db.seq`). */
+  reservation?: SeqReservation
+  /** Told when the high-water mark cannot be used and the database's own last seq is taken instead. */
+  warn?: (message: string) => void
+}
 
 export class LevelStore implements Store {
   private seq = 0
+  /** No seq up to this one may be given again (the reservation file says so durably). */
+  private reserved = 0
+  /** Events kept: retention counts them, as seqs can jump (see `open`). */
+  private eventCount = 0
   private readonly events: Sub
   private readonly tasks: Sub
   private readonly byTask: Sub
@@ -37,7 +52,10 @@ export class LevelStore implements Store {
    * Reads go through sublevels with JSON values; `commit` writes their keys (`!ev!...`) and JSON text on
    * the root database itself, which costs a third of a sublevel put, on the path every change takes.
    */
-  private constructor(private readonly db: Level<string, string>) {
+  private constructor(
+    private readonly db: Level<string, string>,
+    private readonly reservation: SeqReservation,
+  ) {
     const sub = (name: string): Sub => db.sublevel<string, Json>(name, { valueEncoding: 'json' })
     this.events = sub('ev')
     this.tasks = sub('task')
@@ -47,18 +65,24 @@ export class LevelStore implements Store {
     this.toks = sub('tok')
   }
 
-  /** Open (creating if needed) the database in `dir`; refuses if another process holds it. */
-  static async open(dir: string): Promise<LevelStore> {
+  /**
+   * Open (creating if needed) the database in `dir`; refuses if another process holds it, and names the
+   * damaged or missing file if LevelDB cannot open it.
+   */
+  static async open(dir: string, options: OpenOptions = {}): Promise<LevelStore> {
+    const warn = options.warn ?? ((message: string) => void process.stderr.write(`warning: ${message}\n`))
+    // Before the constructor, which already starts opening the database.
+    await checkBeforeOpen(dir)
     const db = new Level<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' })
     try {
       await db.open()
     } catch (error) {
       const locked = (error as { cause?: { code?: string } }).cause?.code === 'LEVEL_LOCKED'
       if (locked) throw new DomainError('conflict', `another daemon is already running on ${dir}`, { cause: error })
-      throw error
+      throw await openFailure(dir, error)
     }
-    const store = new LevelStore(db)
-    await store.readMeta()
+    const store = new LevelStore(db, options.reservation ?? SeqReservation.beside(dir))
+    await store.readMeta(warn)
     for (const group of await store.errs.values().all()) {
       const { v: _v, ...rest } = group as unknown as ErrorGroup & { v?: number }
       store.errorGroups.set(groupKey(rest.task, rest.cause, rest.fingerprint), rest)
@@ -70,11 +94,35 @@ export class LevelStore implements Store {
     return this.seq
   }
 
-  private async readMeta(): Promise<void> {
+  private async readMeta(warn: (message: string) => void): Promise<void> {
     const seq = (await this.meta.get('seq')) as { value: number } | undefined
     const [last] = await this.events.keys({ reverse: true, limit: 1 }).all()
     // The meta seq and the newest event key are written in one batch; take the larger to be safe.
-    this.seq = Math.max(seq?.value ?? 0, last === undefined ? 0 : Number(last))
+    const stored = Math.max(seq?.value ?? 0, last === undefined ? 0 : Number(last))
+    const count = (await this.meta.get('events')) as { value: number } | undefined
+    // Databases written before the count was kept are counted once; commits keep it from then on.
+    this.eventCount = count?.value ?? (await this.countEvents())
+    // Lost writes (a truncated log, an older backup) can leave LevelDB behind seqs already handed out:
+    // the reservation is past all of them. After a crash that loses nothing, seqs jump by at most a
+    // block; a clean close writes the reservation down to the last seq, so a restart does not jump.
+    const { reserved, problem } = await this.reservation.read()
+    if (problem !== null || (reserved === null && stored > 0)) {
+      const why = problem ?? `${this.reservation.path} is missing`
+      warn(`${why}; seqs continue after the database's last seq ${stored}, so seqs of writes the database lost could be given again`)
+    }
+    this.reserved = reserved ?? stored
+    this.seq = Math.max(stored, this.reserved)
+  }
+
+  private async countEvents(): Promise<number> {
+    const keys = this.events.keys()
+    let count = 0
+    try {
+      for (let page = await keys.nextv(1000); page.length > 0; page = await keys.nextv(1000)) count += page.length
+    } finally {
+      await keys.close()
+    }
+    return count
   }
 
   async loadTasks(): Promise<StoredTask[]> {
@@ -103,6 +151,7 @@ export class LevelStore implements Store {
       await pending.catch(() => undefined)
       await iterator.close()
     }
+    // Not synced: an upgrade a power loss takes back is done again at the next boot.
     if (rewrites.length > 0) await this.db.batch(rewrites)
     await this.meta.put('schema', { value: SCHEMA_VERSION })
   }
@@ -162,8 +211,15 @@ export class LevelStore implements Store {
     for (const task of tasks.slice(written)) putRecord(task, specs.get(task.spec))
     for (const name of removed) batch.del(this.tasks.prefix + name)
     put(this.meta, 'seq', { value: seq })
-    await batch.write()
+    put(this.meta, 'events', { value: this.eventCount + events.length })
+    // The high-water mark moves ahead first: LevelDB never holds a seq the file does not cover.
+    if (seq > this.reserved) {
+      await this.reservation.write(seq + RESERVE_BLOCK)
+      this.reserved = seq + RESERVE_BLOCK
+    }
+    await batch.write(SYNCED)
     this.seq = seq
+    this.eventCount += events.length
     for (const [key, group] of changed) this.errorGroups.set(key, group)
   }
 
@@ -180,13 +236,14 @@ export class LevelStore implements Store {
   }
 
   async putToken(token: TokenRecord): Promise<void> {
-    await this.write(() => this.toks.put(token.id, { v: SCHEMA_VERSION, ...token }))
+    // On the root database: a sublevel's put takes no `sync` option.
+    await this.write(() => this.db.put(this.toks.prefix + token.id, JSON.stringify({ v: SCHEMA_VERSION, ...token }), SYNCED))
   }
 
   async deleteToken(id: string): Promise<boolean> {
     const existing = await this.toks.get(id)
     if (existing === undefined) return false
-    await this.write(() => this.toks.del(id))
+    await this.write(() => this.db.del(this.toks.prefix + id, SYNCED))
     return true
   }
 
@@ -207,19 +264,24 @@ export class LevelStore implements Store {
     return first === undefined ? this.seq + 1 : Number(first)
   }
 
+  /**
+   * Counted, not computed from seqs, which jump after a crash. Not synced: it acknowledges nothing, and
+   * deletes a power loss takes back (with the count written beside them) are simply done again.
+   */
   async compact(keep: number, chunk: number): Promise<number> {
-    const first = await this.firstSeq()
-    const excess = Math.min(chunk, this.seq - (first - 1) - keep)
+    const excess = Math.min(chunk, this.eventCount - keep)
     if (excess <= 0) return 0
-    const doomed = await this.events.iterator({ lt: seqKey(first + excess) }).all()
+    const doomed = await this.events.iterator({ limit: excess }).all()
     await this.write(async () => {
       const batch = this.db.batch()
       for (const [key, event] of doomed) {
         batch.del(this.events.prefix + key)
         batch.del(this.byTask.prefix + taskEventKey(String(event['task']), Number(key)))
       }
+      batch.put(this.meta.prefix + 'events', JSON.stringify({ value: this.eventCount - doomed.length }))
       await batch.write()
     })
+    this.eventCount -= doomed.length
     return doomed.length
   }
 
@@ -228,7 +290,12 @@ export class LevelStore implements Store {
     return values.map(upgradeEvent)
   }
 
+  /** After a clean close nothing is lost, so the reservation comes down to the last seq: no jump at reopen. */
   async close(): Promise<void> {
     await this.db.close()
+    if (this.reserved > this.seq) {
+      await this.reservation.write(this.seq)
+      this.reserved = this.seq
+    }
   }
 }

@@ -25,7 +25,10 @@ export interface TokenRecord {
 }
 
 export interface Store {
-  /** Seq of the last event ever committed; seqs are never reused, also across restarts. */
+  /**
+   * Seq of the last event ever committed; seqs are never reused, also across restarts. After a crash or
+   * lost writes it can be ahead of the newest event kept (seqs then jump, they never repeat).
+   */
   readonly lastSeq: number
   /**
    * Every task record, handed to `visit` one at a time as it is read: at boot no record outlives the
