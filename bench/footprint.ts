@@ -1,4 +1,5 @@
 // Footprint: daemon heap and RSS with 0, 10k and 100k scheduled tasks; CPU soon after the apply and once idle.
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { DaemonProcess, runCli } from '../test/helpers/daemon-process.js'
 import { tempDir } from '../test/helpers/temp-dir.js'
@@ -16,6 +17,14 @@ const IDLE_MS = quick ? 3000 : 30_000
  */
 const SETTLE_MS = quick ? 2000 : 20_000
 const SECOND_WINDOW_AFTER_MS = quick ? 0 : 80_000
+
+/** The resident memory of the daemon's launcher, in bytes (0 if it has none now). */
+async function launcherRss(daemon: DaemonProcess): Promise<number> {
+  const pid = await daemon.launcherPid().catch(() => null)
+  if (pid === null) return 0
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '')
+  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) * 1024
+}
 
 /** Share of a core the daemon used (all its threads) over `ms` from now. */
 async function cpuOver(home: string, ms: number): Promise<number> {
@@ -53,6 +62,8 @@ try {
       rows.push(
         { what: `${size} scheduled: daemon heap used after a full GC`, value: mb(collected.memory.heapUsed), unit: 'MB' },
         { what: `${size} scheduled: daemon RSS`, value: mb(after.memory.rss), unit: 'MB', target: size === 0 ? 45 : undefined, extra: size === 0 ? 'pm2 daemon idle: 57 MB' : undefined },
+        // What a user pays: the launcher, which keeps the runs across daemons, is a process of its own.
+        { what: `${size} scheduled: daemon + launcher RSS`, value: mb(after.memory.rss + (await launcherRss(daemon))), unit: 'MB', extra: size === 0 ? 'pm2 daemon idle: 57 MB' : undefined },
         { what: `${size} scheduled: CPU ${SETTLE_MS / 1000}-${(SETTLE_MS + IDLE_MS) / 1000} s after the apply`, value: early, unit: '% of a core' },
         ...(size > 0 && emptyHeap !== null
           ? [{ what: `${size} scheduled: heap the tasks take (daemon heap less the daemon's with none)`, value: mb(collected.memory.heapUsed - emptyHeap), unit: 'MB',

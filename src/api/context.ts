@@ -16,8 +16,8 @@ export interface DaemonContext {
   tokens: TokenRegistry
   home: string
   startedAt: number
-  /** Stop the daemon gracefully (answers first). */
-  shutdown(): void
+  /** Stop the daemon gracefully (answers first); `keepRunning`: leave the runs to the launcher. */
+  shutdown(keepRunning?: boolean): void
 }
 
 /** What a caller may do: `read` and `admin` come with tokens; `owner` is the control socket's user. */

@@ -25,6 +25,7 @@ export interface Method {
 
 const noParams = z.strictObject({}).optional()
 const statusParams = z.strictObject({ gc: z.boolean({ error: 'expected true or false' }).optional() }).optional()
+const shutdownParams = z.strictObject({ keepRunning: z.boolean({ error: 'expected true or false' }).optional() }).optional()
 const nameParams = z.strictObject({ name: z.string({ error: 'expected a task name' }) })
 export const applyParams = z.strictObject({
   tasks: z.array(z.unknown(), { error: 'expected an array of tasks' }),
@@ -216,9 +217,9 @@ export const methods: Record<string, Method> = {
   'daemon.shutdown': {
     scope: 'owner',
     async handle(ctx, params) {
-      parseOrThrow(noParams, params)
-      setImmediate(() => ctx.shutdown())
-      return { stopping: true }
+      const { keepRunning } = parseOrThrow(shutdownParams, params) ?? {}
+      setImmediate(() => ctx.shutdown(keepRunning === true))
+      return { stopping: true, keepRunning: keepRunning === true }
     },
   },
 }

@@ -13,7 +13,8 @@ export type Action =
   | { type: 'replay'; now: number; name: string; spec: TaskSpec }
   | { type: 'stop'; now: number; name: string }
   | { type: 'clock'; now: number }
-  | { type: 'boot'; now: number }
+  /** A daemon starts: runs recorded as running end as interrupted, but those a launcher kept (`keep`). */
+  | { type: 'boot'; now: number; keep?: readonly string[] }
   | { type: 'started'; now: number; name: string; pid: number; pidStart?: string | null }
   | {
       type: 'exited'
@@ -31,6 +32,8 @@ export type Action =
       /** The run's last stderr lines and their fingerprint (see failures.ts). */
       stderr?: string
       fingerprint?: string
+      /** When the run ended, if not `now` (it ended while no daemon was there): its duration ends there. */
+      endedAt?: number
       /** Uniform in [-1, 1]: the retry wait's jitter. */
       jitter: number
       error?: string

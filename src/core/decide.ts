@@ -37,7 +37,7 @@ export function decide(state: State, action: Action): Decision {
     case 'clock':
       return { events: clockEvents(state, action.now), effects: [] }
     case 'boot':
-      return boot(state, action.now)
+      return boot(state, action.now, action.keep ?? [])
     case 'started': {
       const task = existing(state, action.name)
       return {
@@ -140,10 +140,14 @@ function clockEvents(state: State, now: number): NewEvent[] {
   return events
 }
 
-/** After a crash, runs still marked running were cut short: record them and queue them again. */
-function boot(state: State, now: number): Decision {
+/**
+ * After a crash, runs still marked running were cut short: record them and queue them again, but
+ * those a launcher kept (`keep`: they run on, or ended with a status of their own).
+ */
+function boot(state: State, now: number, keep: readonly string[]): Decision {
   const events: NewEvent[] = []
   for (const task of state.running) {
+    if (keep.includes(task.spec.name)) continue
     events.push(...exitEvents(state, {
       type: 'exited', now, name: task.spec.name, pid: task.pid, code: null, signal: null, cause: 'shutdown', jitter: 0,
     }))
@@ -165,7 +169,7 @@ function exitEvents(state: State, action: Extract<Action, { type: 'exited' }>): 
   const started = task?.runStartedAt ?? action.now
   const exited: NewEvent = {
     type: 'run.exited', task: action.name, pid: action.pid, code: action.code, signal: action.signal, outcome,
-    durationMs: Math.max(0, action.now - started),
+    durationMs: Math.max(0, (action.endedAt ?? action.now) - started),
     ...(action.peakMemory === undefined ? {} : { peakMemory: action.peakMemory }),
     ...(action.stderr === undefined ? {} : { stderr: action.stderr }),
     ...(action.fingerprint === undefined ? {} : { fingerprint: action.fingerprint }),

@@ -19,6 +19,7 @@ import { prepareHome, type HomePaths } from './home.js'
 import { systemClock, type Clock, type Spawner, type SystemProbe, type UsageProbe } from './ports.js'
 import { processMonitor } from './process-monitor.js'
 import { ProcessSpawner } from './process-spawner.js'
+import { planAdoption, type AdoptionPlan } from './adoption.js'
 import { endGroups, leftoverGroups } from './recovery.js'
 import { DEFAULT_SUPERVISOR_TIMING, Supervisor } from './supervisor.js'
 import { systemProbe } from './system-probe.js'
@@ -59,18 +60,22 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
   const store = await LevelStore.open(options.home.db)
   const closers: (() => Promise<void>)[] = [() => store.close()]
   try {
-    // The launcher forks now, while this process is small: a fork costs more the bigger the parent.
+    // The launcher that kept this home's runs, or a new one (started now, while this process is small:
+    // a fork costs more the bigger the parent).
     const logPolicy = { maxBytes: settings.logMaxBytes, keep: settings.logFiles }
     const spawner = options.spawner ?? new ProcessSpawner({ home: options.home.root, logs: options.home.logs, logPolicy })
-    spawner.prepare?.()
-    // A boot that fails from here on lets the launcher go too (closing it twice is harmless).
-    closers.push(async () => spawner.close?.())
+    const kept = (await spawner.attach?.()) ?? { runs: [], exits: [] }
+    // A boot that fails from here on leaves the runs to the launcher, for the next daemon.
+    closers.push(async () => spawner.detach?.())
     const state = createState({ urgencyMs: settings.urgencyMs, backoff: settings.backoff, stableMs: settings.stableMs })
     state.seq = store.lastSeq
     await store.forEachTask((task) => restore(state, task))
-    // Runs a crashed daemon left behind end before anything starts again, so no task runs twice at once.
-    await endGroups(leftoverGroups(state, options.home.root), spawner, settings.killTimeoutMs)
-    spawner.endLeftoverCgroups?.()
+    const adoption = planAdoption(state, kept)
+    // Runs a crashed daemon left behind that nobody kept end before anything starts again, so no task
+    // runs twice at once; the kept ones go on.
+    const spare = new Set([...adoption.adopt, ...adoption.unrecorded].flatMap((run) => spawner.runMembers?.(run) ?? [run.pid]))
+    await endGroups(leftoverGroups(state, options.home.root, spare), spawner, settings.killTimeoutMs)
+    spawner.endLeftoverCgroups?.(new Set([...adoption.adopt, ...adoption.unrecorded].flatMap((run) => (run.cgroup === null ? [] : [run.cgroup]))))
     const probe = options.probe ?? systemProbe()
     const supervisor = new Supervisor(new Dispatcher(state, store), {
       clock, spawner, probe, monitor: options.monitor ?? processMonitor,
@@ -78,16 +83,19 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
       ...DEFAULT_SUPERVISOR_TIMING, logDir: options.home.logs, limits, killTimeoutMs: settings.killTimeoutMs,
       logPolicy, historyKeep: settings.historyKeep,
     })
-    await supervisor.request({ type: 'boot', now: clock.now() })
+    supervisor.hold()
+    await supervisor.request({ type: 'boot', now: clock.now(), keep: adoption.keep })
+    await readopt(supervisor, spawner, adoption)
+    supervisor.release()
 
     let stopping: Promise<void> | null = null
     let markStopped: () => void = () => undefined
     const stopped = new Promise<void>((resolve) => (markStopped = resolve))
-    const stop = (): Promise<void> => (stopping ??= shutdown().then(markStopped))
+    const stop = (keepRunning = false): Promise<void> => (stopping ??= shutdown(keepRunning).then(markStopped))
     const ctx: DaemonContext = {
       supervisor, store, settings, limits, totalMemory, clock, home: options.home.root, startedAt: clock.now(),
       tokens: await TokenRegistry.load(store),
-      shutdown: () => void stop(),
+      shutdown: (keepRunning = false) => void stop(keepRunning),
     }
     if (options.ecosystem !== undefined) {
       const { tasks, baseDir } = options.ecosystem
@@ -105,10 +113,16 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
     ticker.start()
     supervisor.kick()
 
-    async function shutdown(): Promise<void> {
+    async function shutdown(keepRunning: boolean): Promise<void> {
       ticker.stop()
-      await supervisor.stopAll()
-      spawner.close?.()
+      if (keepRunning) {
+        // The runs stay with the launcher, which journals their exits for the next daemon.
+        await supervisor.leaveRunning()
+        await spawner.detach?.()
+      } else {
+        await supervisor.stopAll()
+        await spawner.close?.()
+      }
       for (const close of closers) await close().catch(() => undefined)
     }
     const address = http.address() as AddressInfo
@@ -126,3 +140,22 @@ function closeServer(server: Server): Promise<void> {
   })
 }
 
+/**
+ * Take over what the launcher kept: runs recorded as running watched again as they are, runs whose
+ * start was never recorded recorded now, exits of runs that ended while no daemon was there recorded
+ * with their real status; runs of tasks gone meanwhile ended; exits nobody owns forgotten.
+ */
+async function readopt(supervisor: Supervisor, spawner: Spawner, adoption: AdoptionPlan): Promise<void> {
+  for (const run of adoption.adopt) supervisor.adopt(run)
+  await Promise.all(adoption.unrecorded.map((run) => supervisor.adoptUnrecorded(run)))
+  for (const exit of adoption.exits) supervisor.exitedMeanwhile(exit)
+  for (const exit of adoption.unrecordedExits) {
+    await supervisor.adoptUnrecorded({ task: exit.task, pid: exit.pid, pidStart: exit.pidStart, cgroup: null, startedAt: exit.startedAt })
+    supervisor.exitedMeanwhile(exit)
+  }
+  for (const exit of adoption.stale) spawner.acknowledge?.(exit.pid, exit.pidStart)
+  for (const run of adoption.orphans) {
+    spawner.adopt?.(run, (status) => spawner.acknowledge?.(status.pid, status.pidStart ?? null))
+    spawner.signalGroup(run.pid, 'SIGKILL')
+  }
+}

@@ -1,57 +1,39 @@
-// The launcher: a small helper process that forks the task processes on the daemon's behalf.
+// The launcher: a small process that forks the task processes and keeps them. It outlives the daemon
+// (its own session), so a crash or an upgrade of the daemon costs no running task: the next daemon
+// connects to its socket and re-adopts the runs. Every exit is journaled (synced) before it is told,
+// and forgotten only once a daemon has committed it.
 // fork() costs time in proportion to the forking process's memory (2 ms at 50 MB, 20 ms at 370 MB),
 // and a daemon holding 100,000 tasks is big; this process stays small, so a start stays cheap.
-// Where the kernel offers cgroups, it also puts each run in a cgroup of its own (argv[2]: the bases).
-// Protocol (IPC, JSON): in {id, file, args, cwd, env, logs, memoryBytes}; out {id, pid, pidStart, cgroup}
-// or {id, error}, then {exit: {pid, code, signal, oom?, peak?}} when a process ends. It exits when the
-// daemon goes away.
+// Where the kernel offers cgroups, it also puts each run in a cgroup of its own.
+// Usage: node launcher.js HOME CGROUP_BASES_JSON. It goes away by itself once no daemon is connected
+// and no run of its own is alive.
 import { spawn, type ChildProcess } from 'node:child_process'
+import { chmodSync, unlinkSync } from 'node:fs'
+import { createServer, type Socket } from 'node:net'
+import { lineReader } from '../api/line-reader.js'
 import * as cgroups from './cgroups.js'
 import { closeInheritedDescriptors } from './inherited-fds.js'
-import type { LogPolicy, LogStream } from './log-files.js'
+import { LauncherJournal } from './launcher-journal.js'
+import { launcherPaths, MAX_LINE, PROTOCOL_VERSION, type FromLauncher, type LaunchExit, type LaunchRequest, type RunInfo, type ToLauncher } from './launcher-protocol.js'
+import type { LogStream } from './log-files.js'
 import { LogWriter } from './log-writer.js'
 import { processStartTime } from './proc.js'
-
-export interface LaunchRequest {
-  id: number
-  file: string
-  args: string[]
-  cwd: string | null
-  /** The run's environment: added to the launcher's own (inherited from the daemon), or alone. */
-  env: Record<string, string>
-  /** False for a run as another user: it gets `env` alone, nothing of the daemon's environment. */
-  inheritEnv: boolean
-  /** Where its stdout and stderr go: the task's log files, capped and rotated as output arrives. */
-  logs: { dir: string; task: string; policy: LogPolicy }
-  /** The kernel's limit on the run's memory, where its cgroup can have one. */
-  memoryBytes: number | null
-}
-
-export type LaunchReply =
-  /** `cgroup`: the name of the run's cgroup under the bases, if it has one. */
-  | { id: number; pid: number; pidStart: string | null; cgroup: string | null }
-  | { id: number; error: string }
-  | { exit: LaunchExit }
-
-export interface LaunchExit {
-  pid: number
-  code: number | null
-  signal: string | null
-  /** The kernel ended a process of the run for passing its memory limit. */
-  oom?: boolean
-  /** The most memory the run used, as its cgroup counted it. */
-  peak?: number
-}
 
 /** The environment runs inherit, read once: each read of `process.env` is a call into the C++ side. */
 const BASE_ENV: Record<string, string | undefined> = { ...process.env }
 
-function send(message: LaunchReply): void {
-  process.send?.(message)
+/** The runs this launcher started and that still run, by pid. */
+const runs = new Map<number, RunInfo>()
+/** The daemon connected now, if any (one at a time: the daemon holds its home's database lock). */
+let daemon: Socket | null = null
+let journal: LauncherJournal | null = null
+
+function send(message: FromLauncher): void {
+  daemon?.write(`${JSON.stringify(message)}\n`)
 }
 
-const bases = parseBases(process.argv[2])
-const home = bases === null ? null : cgroups.ownCgroups(bases)
+const bases = parseBases(process.argv[3])
+const ownCgroup = bases === null ? null : cgroups.ownCgroups(bases)
 
 function parseBases(text: string | undefined): cgroups.CgroupBases | null {
   try {
@@ -66,14 +48,14 @@ function launch(request: LaunchRequest): void {
   try {
     // Named before the run has a pid: a cgroup v2 folder cannot be renamed.
     const cgroup = `run-${process.pid}-${request.id}`
-    if (bases !== null && home !== null) {
+    if (bases !== null && ownCgroup !== null) {
       run = cgroups.runCgroup(bases, cgroup)
       cgroups.createRun(run)
     }
     const child = start(request, run)
     if (child.pid === undefined) {
       if (run !== null) cgroups.remove(run)
-      child.once('error', (error) => send({ id: request.id, error: error.message }))
+      child.once('error', (error) => send({ failed: { id: request.id, error: error.message } }))
       return
     }
     const pid = child.pid
@@ -82,19 +64,34 @@ function launch(request: LaunchRequest): void {
     const over = placed !== null && bases !== null && request.memoryBytes !== null && !cgroups.limitMemory(bases, placed, request.memoryBytes)
     if (over && placed !== null) cgroups.kill(placed)
     const written = [writeLog(child, 'out', request), writeLog(child, 'err', request)]
+    const info: RunInfo = { task: request.task, pid, pidStart: processStartTime(pid), cgroup: placed === null ? null : cgroup, startedAt: Date.now() }
+    runs.set(pid, info)
     child.on('error', () => undefined)
     child.once('exit', (code, signal) => {
+      const endedAt = Date.now()
       const extra = placed === null ? {} : ended(placed, over)
       // Whatever the script left behind in its group ends with it (in a cgroup, `ended` did so).
       signalGroup(pid, 'SIGKILL')
       // Its last output is in the files before its exit is told (a failure's cause is read from them).
-      void settled(written, OUTPUT_WAIT_MS).then(() => send({ exit: { pid, code, signal, ...extra } }))
+      void settled(written, OUTPUT_WAIT_MS).then(() => finished({ task: info.task, pid, pidStart: info.pidStart, startedAt: info.startedAt, code, signal, endedAt, ...extra }))
     })
-    send({ id: request.id, pid, pidStart: processStartTime(pid), cgroup: placed === null ? null : cgroup })
+    send({ started: { id: request.id, run: info } })
   } catch (error) {
     if (run !== null) cgroups.remove(run)
-    send({ id: request.id, error: (error as Error).message })
+    send({ failed: { id: request.id, error: (error as Error).message } })
   }
+}
+
+/** A run ended: journaled (synced) first, then told to the daemon if one is there. */
+function finished(exit: LaunchExit): void {
+  runs.delete(exit.pid)
+  try {
+    journal?.recordExit(exit)
+  } catch (error) {
+    process.stderr.write(`supervisor launcher: journaling the exit of ${exit.task} (pid ${exit.pid}) failed: ${(error as Error).message}\n`)
+  }
+  send({ exit })
+  goIfIdle()
 }
 
 /** How long an exit waits for the run's output to be written: a process that kept the pipe open is not waited for. */
@@ -139,7 +136,7 @@ function start(request: LaunchRequest, run: cgroups.RunCgroup | null): ChildProc
       detached: true, stdio: ['ignore', 'pipe', 'pipe'],
     })
   } finally {
-    if (run !== null && home !== null) cgroups.enter(home)
+    if (run !== null && ownCgroup !== null) cgroups.enter(ownCgroup)
   }
 }
 
@@ -159,14 +156,76 @@ function removeWhenEmpty(run: cgroups.RunCgroup, tries: number): void {
   setTimeout(() => removeWhenEmpty(run, tries + 1), 100).unref()
 }
 
-if (process.send !== undefined) {
+/** Serve one daemon: hello first (same protocol version), then launches and acknowledgements. */
+function serve(socket: Socket): void {
+  if (daemon !== null) {
+    socket.end(`${JSON.stringify({ refused: { version: PROTOCOL_VERSION, reason: 'another daemon is connected' } })}\n`)
+    return
+  }
+  daemon = socket
+  socket.setEncoding('utf8')
+  let greeted = false
+  const feed = lineReader((line) => {
+    let message: ToLauncher
+    try {
+      message = JSON.parse(line) as ToLauncher
+    } catch {
+      socket.destroy()
+      return
+    }
+    if (!greeted) {
+      if (!('hello' in message) || message.hello.version !== PROTOCOL_VERSION) {
+        socket.end(`${JSON.stringify({ refused: { version: PROTOCOL_VERSION, reason: 'protocol version' } })}\n`)
+        return
+      }
+      greeted = true
+      send({ hello: { version: PROTOCOL_VERSION, pid: process.pid, runs: [...runs.values()], exits: journal?.owed() ?? [] } })
+      return
+    }
+    if ('launch' in message) launch(message.launch)
+    else if ('ack' in message) journal?.acknowledge(message.ack.pid, message.ack.pidStart)
+  }, MAX_LINE)
+  socket.on('data', (chunk: string) => {
+    if (!feed(chunk)) socket.destroy()
+  })
+  socket.on('error', () => undefined)
+  socket.once('close', () => {
+    if (daemon === socket) daemon = null
+    goIfIdle()
+  })
+}
+
+/** Nothing to keep and nobody to tell: go (the journal stays for the next daemon). */
+function goIfIdle(): void {
+  if (daemon !== null || runs.size > 0) return
+  journal?.close()
+  try {
+    unlinkSync(paths.socket)
+  } catch {
+    // Gone already.
+  }
+  process.exit(0)
+}
+
+const home = process.argv[2]
+const paths = launcherPaths(home ?? '.')
+if (home !== undefined && process.argv[1]?.endsWith('launcher.js') === true) {
   // Before any run starts: nothing the daemon holds (its database above all) may reach a task.
   closeInheritedDescriptors()
-  process.on('message', (message) => launch(message as LaunchRequest))
-  // The daemon is gone (stopped or killed): the runs it started live on, for the next daemon to find.
-  process.on('disconnect', () => process.exit(0))
-  // Signals meant for the daemon (Ctrl-C reaches the whole terminal group, a service manager the whole
-  // service) are not for the launcher: the daemon ends the runs and lets the launcher go after them.
+  journal = new LauncherJournal(paths.journal)
+  // A socket left by a launcher that died (the daemon only starts one when none answers).
+  try {
+    unlinkSync(paths.socket)
+  } catch {
+    // None.
+  }
+  const server = createServer(serve)
+  server.listen(paths.socket, () => chmodSync(paths.socket, 0o600))
+  // The daemon that started it connects at once; if it never does, do not linger.
+  setTimeout(goIfIdle, 30_000).unref()
+  // Signals meant for the daemon (a service manager's stop, a terminal's Ctrl-C) are not for the runs'
+  // keeper: the daemon ends the runs on a stop, and the launcher goes after them.
   process.on('SIGINT', () => undefined)
   process.on('SIGTERM', () => undefined)
+  process.on('SIGHUP', () => undefined)
 }

@@ -1,6 +1,7 @@
 // The runtime's edges: time, processes and machine samples, real here and faked in tests.
 import type { Resources } from '../core/admission.js'
 import type { TaskSpec } from '../core/types.js'
+import type { LaunchExit, RunInfo } from './launcher-protocol.js'
 
 export interface Clock {
   now(): number
@@ -12,6 +13,10 @@ export interface ExitStatus {
   pid: number
   code: number | null
   signal: string | null
+  /** The leader's start time (with the pid, it names the run for good). */
+  pidStart?: string | null
+  /** When the leader ended, if it was not just now (it ended while no daemon was there). */
+  endedAt?: number
   /** Ended by a failure of the supervisor's own (its launcher died), not by the task: no retry spent. */
   interrupted?: boolean
   /** The kernel ended a process of the run for passing its memory limit (cgroups only). */
@@ -38,12 +43,20 @@ export interface Spawner {
   readonly containment?: string
   /** The pid of the helper process that forks the runs, if there is one now. */
   readonly launcherPid?: number | null
-  /** End and remove what runs of a daemon that died left in their cgroups. */
-  endLeftoverCgroups?(): void
-  /** Get ready before the first run (start helper processes). */
-  prepare?(): void
+  /** End and remove what runs of a daemon that died left in their cgroups, but the kept runs'. */
+  endLeftoverCgroups?(keep?: ReadonlySet<string>): void
+  /** The processes of a kept run (its leader, and its cgroup's members). */
+  runMembers?(run: RunInfo): number[]
+  /** Connect to (or start) the helper that keeps the runs: the runs it kept and the exits it owes. */
+  attach?(): Promise<{ runs: RunInfo[]; exits: LaunchExit[] }>
+  /** Watch a run kept from an earlier daemon. */
+  adopt?(run: RunInfo, onExit: (status: ExitStatus) => void): void
+  /** An exit is committed: the helper may forget it. */
+  acknowledge?(pid: number, pidStart: string | null): void
   /** Release what it holds (helper processes) once no run is left. */
-  close?(): void
+  close?(): Promise<void> | void
+  /** Let go of the helper but leave the runs running, for the next daemon. */
+  detach?(): Promise<void>
 }
 
 /** Memory (RSS, bytes) and CPU (% of one core) of a whole process group. */

@@ -1,10 +1,9 @@
-// Real processes: each run in its own process group, as its user, output appended to the task's logs.
-// The fork itself happens in the launcher (a small helper process), so its cost does not grow with
-// the daemon's memory; signals go straight from the daemon to the process groups.
-import { fork, type ChildProcess } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
+// Real processes: each run in its own process group (and cgroup), as its user, its output in the task's
+// logs. The launcher (a small process of its own) forks and keeps the runs, so its cost does not grow
+// with the daemon's memory and the runs outlive the daemon; signals go straight from the daemon to the runs.
 import type { TaskSpec } from '../core/types.js'
-import type { LaunchReply, LaunchRequest } from './launcher.js'
+import { LauncherClient, type Hello } from './launcher-client.js'
+import type { FromLauncher, LaunchExit, LaunchRequest, RunInfo } from './launcher-protocol.js'
 import type { LogPolicy } from './log-files.js'
 import type { ExitStatus, SpawnResult, Spawner } from './ports.js'
 import { accountEnv, runAsCommand, type RunCommand } from './run-as.js'
@@ -12,10 +11,9 @@ import { lookupUser } from './users.js'
 import * as cgroups from './cgroups.js'
 import { describeContainment, detectCgroups, type CgroupBases } from './cgroups.js'
 
-const LAUNCHER = fileURLToPath(new URL('./launcher.js', import.meta.url))
-
 export class ProcessSpawner implements Spawner {
-  private launcher: ChildProcess | null = null
+  private client: LauncherClient | null = null
+  private connecting: Promise<LauncherClient> | null = null
   private nextId = 1
   /** Requests sent, by id: how to answer, and whom to tell of the exit. */
   private readonly waiting = new Map<number, { resolve: (result: SpawnResult) => void; onExit: (status: ExitStatus) => void }>()
@@ -23,6 +21,8 @@ export class ProcessSpawner implements Spawner {
   /** Each run's cgroup, by its leader's pid, until its exit has been handled. */
   private readonly cgroupOf = new Map<number, string>()
   private closing = false
+  /** Exits a new launcher reported of runs this daemon does not watch (boot takes them). */
+  readonly orphanExits: LaunchExit[] = []
 
   /** Where runs get cgroups of their own; null where the kernel offers none (process groups only). */
   private readonly cgroups: CgroupBases | null
@@ -36,16 +36,66 @@ export class ProcessSpawner implements Spawner {
     if ('error' in command) return command
     const request: LaunchRequest = {
       id: this.nextId++,
+      task: spec.name,
       ...command,
       // A run as the daemon's user gets the daemon's environment (the launcher's) with its own over it.
       inheritEnv: spec.user === null,
       logs: { dir: this.paths.logs, task: spec.name, policy: this.paths.logPolicy },
       memoryBytes: spec.memoryBytes,
     }
+    let client: LauncherClient
+    try {
+      client = await this.connection()
+    } catch (error) {
+      return { error: `the launcher cannot be reached: ${(error as Error).message}` }
+    }
     return new Promise<SpawnResult>((resolve) => {
       this.waiting.set(request.id, { resolve, onExit })
-      this.ensureLauncher().send(request)
+      client.send({ launch: request })
     })
+  }
+
+  /**
+   * Connect to the home's launcher (starting one if none runs): the runs it keeps and the exits no
+   * daemon has committed yet, for the boot to adopt or record.
+   */
+  async attach(): Promise<Hello> {
+    return (await this.connection()).hello
+  }
+
+  /** Watch a run the launcher kept from an earlier daemon, as if this daemon had started it. */
+  adopt(run: RunInfo, onExit: (status: ExitStatus) => void): void {
+    this.running.set(run.pid, onExit)
+    if (run.cgroup !== null) this.cgroupOf.set(run.pid, run.cgroup)
+  }
+
+  /** The daemon committed this exit: the launcher may forget it. */
+  acknowledge(pid: number, pidStart: string | null): void {
+    this.client?.send({ ack: { pid, pidStart } })
+  }
+
+  get launcherPid(): number | null {
+    return this.client?.hello.pid ?? null
+  }
+
+  private connection(): Promise<LauncherClient> {
+    if (this.client !== null) return Promise.resolve(this.client)
+    this.connecting ??= LauncherClient.open(this.paths.home, JSON.stringify(this.cgroups)).then(
+      (client) => {
+        this.connecting = null
+        this.client = client
+        client.onMessage = (message) => this.receive(message)
+        client.onLost = () => this.lost(client)
+        // Exits a launcher kept from runs no daemon watches now are owed to nobody.
+        for (const exit of client.hello.exits) if (!this.running.has(exit.pid)) this.orphanExits.push(exit)
+        return client
+      },
+      (error: unknown) => {
+        this.connecting = null
+        throw error
+      },
+    )
+    return this.connecting
   }
 
   /** The script itself, or, for a task with a `user`, the command that runs it as that user. */
@@ -79,10 +129,6 @@ export class ProcessSpawner implements Spawner {
     return this.signalGroup(pid, 0)
   }
 
-  get launcherPid(): number | null {
-    return this.launcher?.pid ?? null
-  }
-
   /** How runs are contained here (for `ctl info`). */
   get containment(): string {
     return describeContainment(this.cgroups)
@@ -93,64 +139,74 @@ export class ProcessSpawner implements Spawner {
     return this.cgroups?.memoryVersion != null
   }
 
-  /** Runs' cgroups left by a daemon that died: everything in them ends, and they are removed. */
-  endLeftoverCgroups(): void {
+  /** The processes of a kept run: its leader and, in a cgroup, everything in it (setsid escapees too). */
+  runMembers(run: RunInfo): number[] {
+    if (this.cgroups === null || run.cgroup === null) return [run.pid]
+    return [run.pid, ...cgroups.members(cgroups.runCgroup(this.cgroups, run.cgroup))]
+  }
+
+  /** Runs' cgroups left by a daemon that died: everything in them ends, and they are removed (but `keep`). */
+  endLeftoverCgroups(keep: ReadonlySet<string> = new Set()): void {
     if (this.cgroups === null) return
     for (const name of cgroups.allRuns(this.cgroups)) {
+      if (keep.has(name)) continue
       const run = cgroups.runCgroup(this.cgroups, name)
       cgroups.kill(run)
       cgroups.remove(run)
     }
   }
 
-  /** Start the launcher now, so that the first run does not wait for it to boot. */
-  prepare(): void {
-    this.ensureLauncher()
-  }
-
-  /** Let the launcher go once nothing runs any more (the daemon is stopping). */
-  close(): void {
+  /** Let the launcher go: every run has ended (the daemon is stopping), so it goes too. */
+  async close(): Promise<void> {
     this.closing = true
-    this.launcher?.disconnect()
-    this.launcher = null
+    await this.client?.close(true)
+    this.client = null
     if (this.cgroups !== null) cgroups.removeBases(this.cgroups)
   }
 
-  private ensureLauncher(): ChildProcess {
-    if (this.launcher !== null) return this.launcher
-    const launcher = fork(LAUNCHER, [JSON.stringify(this.cgroups)], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' })
-    launcher.on('message', (message) => this.receive(message as LaunchReply))
-    launcher.once('exit', () => this.lost(launcher))
-    this.launcher = launcher
-    return launcher
+  /** Leave the runs to the launcher: they live on, for the next daemon to re-adopt. */
+  async detach(): Promise<void> {
+    this.closing = true
+    await this.client?.close(false)
+    this.client = null
   }
 
-  private receive(message: LaunchReply): void {
+  private receive(message: FromLauncher): void {
     if ('exit' in message) {
-      const onExit = this.running.get(message.exit.pid)
-      this.running.delete(message.exit.pid)
-      onExit?.(message.exit)
-      this.cgroupOf.delete(message.exit.pid)
+      const { exit } = message
+      const onExit = this.running.get(exit.pid)
+      this.running.delete(exit.pid)
+      if (onExit === undefined) return this.acknowledge(exit.pid, exit.pidStart)
+      onExit(exit)
+      this.cgroupOf.delete(exit.pid)
       return
     }
-    // The pid is known before any later message is read: an exit can follow in the same chunk.
-    const request = this.waiting.get(message.id)
-    this.waiting.delete(message.id)
-    if (request === undefined) return
-    if ('pid' in message) {
-      this.running.set(message.pid, request.onExit)
-      if (message.cgroup !== null) this.cgroupOf.set(message.pid, message.cgroup)
+    if ('started' in message) {
+      // The pid is known before any later message is read: an exit can follow in the same chunk.
+      const request = this.waiting.get(message.started.id)
+      this.waiting.delete(message.started.id)
+      if (request === undefined) return
+      const { run } = message.started
+      this.running.set(run.pid, request.onExit)
+      if (run.cgroup !== null) this.cgroupOf.set(run.pid, run.cgroup)
+      request.resolve({ pid: run.pid, pidStart: run.pidStart })
+      return
     }
-    request.resolve(message)
+    if ('failed' in message) {
+      const request = this.waiting.get(message.failed.id)
+      this.waiting.delete(message.failed.id)
+      request?.resolve({ error: message.failed.error })
+    }
   }
 
   /**
    * The launcher died under us (it ignores the signals meant for the daemon, so this is rare): the
    * runs it watched cannot report their exit any more, so they are ended and reported as interrupted,
-   * a failure of the supervisor's, not the task's (no retry spent, queued again).
+   * a failure of the supervisor's, not the task's (no retry spent, queued again). The next run
+   * starts a new launcher.
    */
-  private lost(launcher: ChildProcess): void {
-    if (this.launcher === launcher) this.launcher = null
+  private lost(client: LauncherClient): void {
+    if (this.client === client) this.client = null
     for (const { resolve } of this.waiting.values()) resolve({ error: 'the launcher process ended' })
     this.waiting.clear()
     if (this.closing) return

@@ -8,11 +8,13 @@ import type { Spawner } from './ports.js'
  * start time, so a reused pid is never touched), and any process whose environment marks it as a run
  * of this home (started just before a crash, or escaped into a new session).
  */
-export function leftoverGroups(state: State, home: string): Set<number> {
+export function leftoverGroups(state: State, home: string, spare: ReadonlySet<number> = new Set()): Set<number> {
   const groups = strayGroups(home)
   for (const task of state.running) {
     if (task.pid !== null && task.pidStart !== null && processStartTime(task.pid) === task.pidStart) groups.add(task.pid)
   }
+  // Runs a launcher kept (and what they started in their cgroups) are re-adopted, not ended.
+  for (const pid of spare) groups.delete(pid)
   return groups
 }
 

@@ -11,6 +11,7 @@ import type { Degraded, Dispatcher } from './dispatcher.js'
 import { fingerprint } from './fingerprint.js'
 import { DEFAULT_LOG_POLICY, logSize, type LogPolicy } from './log-files.js'
 import { runStderr } from './log-reader.js'
+import type { LaunchExit, RunInfo } from './launcher-protocol.js'
 import type { Clock, ExitStatus, GroupUsage, Spawner, SystemProbe, UsageProbe } from './ports.js'
 
 export interface SupervisorOptions {
@@ -99,6 +100,8 @@ export class Supervisor {
   totalBytes: number | null = null
   private readonly metricsListeners = new Set<(metrics: Metrics) => void>()
   private pumping = false
+  /** Set while the daemon boots: nothing starts yet (see `hold`). */
+  private holding = false
   /** Set by `stopAll`: the daemon is going down, so nothing starts any more. */
   private stopping = false
   private pumpAgain = false
@@ -248,7 +251,7 @@ export class Supervisor {
   }
 
   private async pass(): Promise<void> {
-    if (this.stopping) return
+    if (this.stopping || this.holding) return
     const now = this.ports.clock.now()
     this.sampler.maybe(now, this.sampleEvery(), () => this.sampleNow())
     if (this.state.running.size > 0) this.measurer.maybe(now, this.options.monitorEveryMs, () => this.measure())
@@ -281,7 +284,7 @@ export class Supervisor {
    */
   private startDue(): Promise<void> {
     return this.dispatcher.serial(async () => {
-      if (this.stopping) return
+      if (this.stopping || this.holding) return
       const free = this.resources.freeBytes
       const resources = { ...this.resources, freeBytes: free === null ? null : free - this.reserved }
       const planned = plan(this.state, resources, this.options.limits, { starting: this.starting, draining: this.draining() })
@@ -329,12 +332,47 @@ export class Supervisor {
       .then((stderr) => {
         return this.record({
           type: 'exited', now, name, pid, code: status.code, signal: status.signal, cause, jitter: jitter(),
+          ...(status.endedAt === undefined ? {} : { endedAt: status.endedAt }),
           ...peakOf(usage?.pid === pid ? usage.peak : undefined, status.peak),
           ...(task === undefined ? {} : this.nextSlot(task, now)),
           ...(failed ? { stderr, fingerprint: fingerprint(stderr) } : {}),
         })
       })
+      // Committed: the launcher may forget the exit (it told it from its journal until now).
+      .then(() => (status.interrupted === true ? undefined : this.ports.spawner.acknowledge?.(pid, status.pidStart ?? null)))
     this.track(done)
+  }
+
+  /**
+   * Boot: nothing starts until `release`, so that a task whose run a launcher kept (its start not yet
+   * recorded) is not started a second time while the boot records it.
+   */
+  hold(): void {
+    this.holding = true
+  }
+
+  release(): void {
+    this.holding = false
+    this.kick()
+  }
+
+  /** Watch again a run a launcher kept while no daemon was there (its start is recorded). */
+  adopt(run: RunInfo): void {
+    const errStart = logSize(this.options.logDir, run.task, 'err')
+    this.ports.spawner.adopt?.(run, (status) => this.onExit(run.task, status, errStart))
+  }
+
+  /** A kept run whose start was never recorded (the daemon died first): recorded now, then watched. */
+  adoptUnrecorded(run: RunInfo): Promise<void> {
+    this.adopt(run)
+    const started = this.record({ type: 'started', now: run.startedAt, name: run.task, pid: run.pid, pidStart: run.pidStart })
+    this.track(started)
+    return started
+  }
+
+  /** A run that ended while no daemon was there: its real status, recorded as if it had just been told. */
+  exitedMeanwhile(exit: LaunchExit): void {
+    this.onExit(exit.task, exit, 0)
   }
 
   /** Keep count of work in progress (a start or an exit not logged yet), for `stopAll` to wait on. */
@@ -476,6 +514,13 @@ export class Supervisor {
         type: 'exited', now, name: task.spec.name, pid: task.pid, code: null, signal: null, cause: 'shutdown', jitter: 0,
       }))
     }
+  }
+
+  /** Start nothing more and wait until every start and exit reported so far is logged; leave runs running. */
+  async leaveRunning(): Promise<void> {
+    this.stopping = true
+    while (this.inProgress.size > 0 || this.starting.size > 0) await Promise.race([...this.inProgress, delay(20)])
+    await this.dispatcher.serial(async () => undefined)
   }
 
   /** End every run (recorded as interrupted, to resume on the next start) and wait for their exits. */

@@ -12,7 +12,7 @@ const QUEUED = ['q-high', 'q-low-deadline', 'q-front', 'q-iso']
 /** The fields of a queued task that a crash must not change. */
 const KEPT = ['state', 'at', 'priority', 'basePriority', 'deadline', 'front', 'script', 'args', 'attempts'] as const
 
-describe('recovery after the daemon is killed with SIGKILL', () => {
+describe('recovery after the daemon and its launcher are killed with SIGKILL', () => {
   let home: Awaited<ReturnType<typeof tempDir>>
   const daemons: DaemonProcess[] = []
   let first: DaemonProcess
@@ -41,7 +41,11 @@ describe('recovery after the daemon is killed with SIGKILL', () => {
     sleeperPid = (await first.waitForType('run.started', 'sleeper')).pid
     listBefore = await first.ctlJson<TaskView[]>(['list'])
     historyBefore = await first.ctlJson<TaskEvent[]>(['history'])
+    // The launcher too (a crash of the whole machine's processes, say): its runs are then lost to
+    // supervision, and the at-least-once path applies. (Runs that outlive the daemon alone: outlive.test.)
+    const launcher = await first.launcherPid()
     await first.crash()
+    process.kill(launcher, 'SIGKILL')
     orphanOutlivedCrash = alive(sleeperPid)
     second = await DaemonProcess.start(home.path, FLAGS)
     daemons.push(second)

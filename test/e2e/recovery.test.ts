@@ -15,7 +15,7 @@ const ofType = <T extends TaskEvent['type']>(events: TaskEvent[], type: T): Even
   events.filter((e): e is EventOf<T> => e.type === type)
 
 
-describe('recovery after the daemon is killed with SIGKILL mid-run', () => {
+describe('recovery after the daemon and its launcher are killed with SIGKILL mid-run', () => {
   let home: Dir
   const daemons: DaemonProcess[] = []
   let second: DaemonProcess
@@ -34,7 +34,10 @@ describe('recovery after the daemon is killed with SIGKILL mid-run', () => {
     oldPid = (await first.waitForType('run.started', 'cut')).pid
     startedAt = Date.now()
     lastSeqBefore = (await first.ctlJson<TaskEvent[]>(['history'])).at(-1)?.seq ?? 0
+    // The launcher too: with it alive the run would be re-adopted (outlive.test), not cut off.
+    const launcher = await first.launcherPid()
     await first.crash()
+    process.kill(launcher, 'SIGKILL')
     aliveAfterCrash = alive(oldPid)
     second = await DaemonProcess.start(home.path, FLAGS)
     daemons.push(second)

@@ -154,6 +154,13 @@ export class DaemonProcess {
     return waitFor(() => this.eventsOf(type, task).find(match), what, timeoutMs)
   }
 
+  /** The pid of the launcher that keeps this daemon's runs (it outlives the daemon). */
+  async launcherPid(): Promise<number> {
+    const info = await this.ctlJson<{ launcherPid: number | null }>(['info'])
+    if (info.launcherPid === null) throw new Error('the daemon has no launcher')
+    return info.launcherPid
+  }
+
   /** Kill the daemon with SIGKILL, as a crash would. Its task processes live on; `cleanup` ends them. */
   async crash(): Promise<void> {
     this.client?.close()

@@ -15,6 +15,8 @@ export interface TortureOptions {
   kills: number
   /** Longest life of a daemon before it is killed, in ms (each life is uniform in [0, this]). */
   maxLifeMs: number
+  /** Kill the launcher with the daemon each time (the at-least-once path), not the daemon alone. */
+  killLauncher?: boolean
   log?: (line: string) => void
 }
 
@@ -66,7 +68,9 @@ export async function torture(options: TortureOptions): Promise<TortureReport> {
   for (let kill = 0; kill < options.kills; kill += 1) {
     const daemon = await DaemonProcess.start(options.home, config)
     await new Promise((resolve) => setTimeout(resolve, Math.random() * options.maxLifeMs))
+    const launcher = options.killLauncher === true ? await daemon.launcherPid().catch(() => null) : null
     await daemon.crash()
+    if (launcher !== null) killQuietly(launcher)
     if ((kill + 1) % 10 === 0) log(`${kill + 1} kills`)
   }
   const final = await DaemonProcess.start(options.home, config)
@@ -121,4 +125,12 @@ function check(kinds: Map<string, Kind>, tasks: TaskView[], history: TaskEvent[]
 /** Processes still alive that were started for this home: must be none once the last daemon stopped. */
 export function leftovers(home: string): number[] {
   return [...strayGroups(home)]
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL')
+  } catch {
+    // Gone already (it leaves once nothing is left to keep).
+  }
 }
