@@ -41,7 +41,11 @@ export class LauncherJournal {
    */
   acknowledge(pid: number, pidStart: string | null): void {
     if (!this.pending.delete(runKey(pid, pidStart))) return
-    writeSync(this.fd, `${JSON.stringify({ ack: { pid, pidStart } })}\n`)
+    try {
+      writeSync(this.fd, `${JSON.stringify({ ack: { pid, pidStart } })}\n`)
+    } catch {
+      // Lost (a full disk): the exit is told again to the next daemon, which ignores it.
+    }
   }
 
   /** Exits owed to the next daemon, oldest first. */

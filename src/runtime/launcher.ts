@@ -82,13 +82,25 @@ function launch(request: LaunchRequest): void {
   }
 }
 
+/**
+ * A line to launcher.log. It may fail (the disk full is when there is most to say): never fatal to the
+ * keeper of the runs.
+ */
+function say(text: string): void {
+  try {
+    process.stderr.write(`supervisor launcher: ${text}\n`)
+  } catch {
+    // Nowhere to say it.
+  }
+}
+
 /** A run ended: journaled (synced) first, then told to the daemon if one is there. */
 function finished(exit: LaunchExit): void {
   runs.delete(exit.pid)
   try {
     journal?.recordExit(exit)
   } catch (error) {
-    process.stderr.write(`supervisor launcher: journaling the exit of ${exit.task} (pid ${exit.pid}) failed: ${(error as Error).message}\n`)
+    say(`journaling the exit of ${exit.task} (pid ${exit.pid}) failed: ${(error as Error).message}`)
   }
   send({ exit })
   goIfIdle()
@@ -101,7 +113,7 @@ function writeLog(child: ChildProcess, stream: LogStream, request: LaunchRequest
   const source = stream === 'out' ? child.stdout : child.stderr
   if (source === null) return Promise.resolve()
   const { dir, task, policy } = request.logs
-  const onError = (error: Error): void => void process.stderr.write(`supervisor launcher: ${task} ${stream} log: ${error.message}\n`)
+  const onError = (error: Error): void => say(`${task} ${stream} log: ${error.message}`)
   return new LogWriter(source, { dir, task, stream, policy, onError }).done
 }
 
@@ -212,6 +224,8 @@ const paths = launcherPaths(home ?? '.')
 if (home !== undefined && process.argv[1]?.endsWith('launcher.js') === true) {
   // Before any run starts: nothing the daemon holds (its database above all) may reach a task.
   closeInheritedDescriptors()
+  process.stderr.on('error', () => undefined)
+  process.stdout.on('error', () => undefined)
   journal = new LauncherJournal(paths.journal)
   // A socket left by a launcher that died (the daemon only starts one when none answers).
   try {

@@ -421,6 +421,12 @@ export class Supervisor {
     const others = this.results.filter((a) => a.type !== 'started')
     this.results.splice(0, this.results.length, ...started, ...others)
     const before = [...this.results]
+    // Starts of runs nobody wants any more: their task was stopped or removed while the launcher
+    // started them. Logged like any start (the run exists), then ended at once.
+    const unwanted = started.filter((a) => {
+      const state = this.state.tasks.get(a.name)?.state
+      return state === undefined || state === 'stopped'
+    })
     try {
       await this.dispatcher.handleAll(this.results)
     } finally {
@@ -430,6 +436,10 @@ export class Supervisor {
         // Logged: the state now says what became of them.
         if (action.type === 'started' || action.type === 'exited') this.starting.delete(action.name)
         if (action.type === 'exited' && action.pid !== null) this.exitedPids.delete(action.pid)
+      }
+      for (const action of unwanted) {
+        if (left.has(action) || action.type !== 'started') continue
+        this.kill(action.name, action.pid, this.state.tasks.has(action.name) ? 'stop' : 'remove')
       }
     }
   }
