@@ -29,8 +29,21 @@ export class LauncherClient {
     readonly hello: Hello,
   ) {}
 
-  /** Connect to the home's launcher, starting one if none answers. */
+  /**
+   * Connect to the home's launcher, starting one if none answers. A launcher that was just leaving
+   * (nothing to keep) may close a connection it had accepted: then the next one is started.
+   */
   static async open(home: string, cgroupBases: string): Promise<LauncherClient> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await LauncherClient.openOnce(home, cgroupBases)
+      } catch (error) {
+        if (!(error instanceof LeftBeforeHello) || attempt >= 5) throw error
+      }
+    }
+  }
+
+  private static async openOnce(home: string, cgroupBases: string): Promise<LauncherClient> {
     const paths = launcherPaths(home)
     const existing = await tryConnect(paths.socket)
     if (existing !== null) return LauncherClient.greet(existing)
@@ -62,10 +75,10 @@ export class LauncherClient {
       socket.on('data', (chunk: string) => void feed(chunk))
       socket.on('error', (error) => (client === null ? reject(error) : undefined))
       socket.once('close', () => {
-        if (client === null) reject(new Error('the launcher closed the connection'))
+        if (client === null) reject(new LeftBeforeHello('the launcher closed the connection before it said hello'))
         else if (!client.closing) client.onLost()
       })
-      socket.write(`${JSON.stringify({ hello: { version: PROTOCOL_VERSION } } satisfies ToLauncher)}\n`)
+      socket.write(`${JSON.stringify({ hello: { version: PROTOCOL_VERSION, pid: process.pid } } satisfies ToLauncher)}\n`)
     })
   }
 
@@ -83,6 +96,8 @@ export class LauncherClient {
     })
   }
 }
+
+class LeftBeforeHello extends Error {}
 
 function tryConnect(path: string): Promise<Socket | null> {
   return new Promise((resolve) => {

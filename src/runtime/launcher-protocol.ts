@@ -53,7 +53,8 @@ export interface LaunchExit {
 
 /** Daemon to launcher. */
 export type ToLauncher =
-  | { hello: { version: number } }
+  /** `pid`: the daemon's own, so that a launcher can tell a daemon that died from one still there. */
+  | { hello: { version: number; pid?: number } }
   | { launch: LaunchRequest }
   /** The daemon committed this exit: the launcher may forget it. */
   | { ack: { pid: number; pidStart: string | null } }

@@ -26,6 +26,8 @@ const BASE_ENV: Record<string, string | undefined> = { ...process.env }
 const runs = new Map<number, RunInfo>()
 /** The daemon connected now, if any (one at a time: the daemon holds its home's database lock). */
 let daemon: Socket | null = null
+/** Its pid, as its hello said. */
+let daemonPid: number | null = null
 let journal: LauncherJournal | null = null
 
 function send(message: FromLauncher): void {
@@ -168,15 +170,14 @@ function removeWhenEmpty(run: cgroups.RunCgroup, tries: number): void {
   setTimeout(() => removeWhenEmpty(run, tries + 1), 100).unref()
 }
 
-/** Serve one daemon: hello first (same protocol version), then launches and acknowledgements. */
+/**
+ * Serve one daemon: hello first (same protocol version), then launches and acknowledgements. Nothing is
+ * sent to a connection before its hello is answered: exits that end meanwhile are in that answer.
+ */
 function serve(socket: Socket): void {
-  if (daemon !== null) {
-    socket.end(`${JSON.stringify({ refused: { version: PROTOCOL_VERSION, reason: 'another daemon is connected' } })}\n`)
-    return
-  }
-  daemon = socket
   socket.setEncoding('utf8')
   let greeted = false
+  const refuse = (reason: string): void => void socket.end(`${JSON.stringify({ refused: { version: PROTOCOL_VERSION, reason } })}\n`)
   const feed = lineReader((line) => {
     let message: ToLauncher
     try {
@@ -186,10 +187,13 @@ function serve(socket: Socket): void {
       return
     }
     if (!greeted) {
-      if (!('hello' in message) || message.hello.version !== PROTOCOL_VERSION) {
-        socket.end(`${JSON.stringify({ refused: { version: PROTOCOL_VERSION, reason: 'protocol version' } })}\n`)
-        return
-      }
+      if (!('hello' in message) || message.hello.version !== PROTOCOL_VERSION) return refuse('protocol version')
+      // One daemon at a time. One that was killed may not have been seen to go yet: if its process is
+      // gone, the newcomer takes its place (the database lock keeps two live daemons off one home).
+      if (daemon !== null && daemonPid !== null && processAlive(daemonPid)) return refuse('another daemon is connected')
+      daemon?.destroy()
+      daemon = socket
+      daemonPid = message.hello.pid ?? null
       greeted = true
       send({ hello: { version: PROTOCOL_VERSION, pid: process.pid, runs: [...runs.values()], exits: journal?.owed() ?? [] } })
       return
@@ -202,9 +206,20 @@ function serve(socket: Socket): void {
   })
   socket.on('error', () => undefined)
   socket.once('close', () => {
-    if (daemon === socket) daemon = null
+    if (daemon !== socket) return
+    daemon = null
+    daemonPid = null
     goIfIdle()
   })
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
 }
 
 /** Nothing to keep and nobody to tell: go (the journal stays for the next daemon). */

@@ -417,28 +417,30 @@ export class Supervisor {
    */
   private async drain(): Promise<void> {
     if (this.results.length === 0) return
-    const started = this.results.filter((a) => a.type === 'started')
-    const others = this.results.filter((a) => a.type !== 'started')
-    this.results.splice(0, this.results.length, ...started, ...others)
-    const before = [...this.results]
+    // What is queued now, starts first; what arrives while it is written waits for the next round.
+    const batch = [...this.results.filter((a) => a.type === 'started'), ...this.results.filter((a) => a.type !== 'started')]
+    const taken = new Set(batch)
     // Starts of runs nobody wants any more: their task was stopped or removed while the launcher
     // started them. Logged like any start (the run exists), then ended at once.
-    const unwanted = started.filter((a) => {
-      const state = this.state.tasks.get(a.name)?.state
+    const unwanted = batch.filter((a) => {
+      const state = a.type === 'started' ? this.state.tasks.get(a.name)?.state : 'other'
       return state === undefined || state === 'stopped'
     })
     try {
-      await this.dispatcher.handleAll(this.results)
+      await this.dispatcher.handleAll(batch)
     } finally {
-      const left = new Set(this.results)
-      for (const action of before) {
-        if (left.has(action)) continue
+      const left = new Set(batch)
+      const logged = [...taken].filter((action) => !left.has(action))
+      const done = new Set(logged)
+      const kept = this.results.filter((action) => !done.has(action))
+      this.results.splice(0, this.results.length, ...kept)
+      for (const action of logged) {
         // Logged: the state now says what became of them.
         if (action.type === 'started' || action.type === 'exited') this.starting.delete(action.name)
         if (action.type === 'exited' && action.pid !== null) this.exitedPids.delete(action.pid)
       }
       for (const action of unwanted) {
-        if (left.has(action) || action.type !== 'started') continue
+        if (!done.has(action) || action.type !== 'started') continue
         this.kill(action.name, action.pid, this.state.tasks.has(action.name) ? 'stop' : 'remove')
       }
     }

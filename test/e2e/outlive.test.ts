@@ -2,10 +2,11 @@
 // with the launcher; the next daemon re-adopts them, and records the real status of those that ended
 // meanwhile. The launcher goes away by itself once nothing is left to keep.
 import assert from 'node:assert/strict'
-import { readFile } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
-import { DaemonProcess, fixture } from '../helpers/daemon-process.js'
+import { DaemonProcess, fixture, runCli } from '../helpers/daemon-process.js'
 import { tempDir } from '../helpers/temp-dir.js'
 import { alive, waitFor } from '../helpers/wait.js'
 
@@ -143,5 +144,24 @@ describe('runs outlive the daemon', () => {
     await waitFor(() => !alive(started.pid) && !alive(-started.pid), 'nothing left running unsupervised', 10_000)
     const again = await second.waitForType('run.started', 'lost', (e) => e.seq > exited.seq)
     assert.notEqual(again.pid, started.pid)
+  })
+
+  it('refuses to start beside a launcher of another protocol version, saying so, and changes nothing', { timeout: 30_000 }, async () => {
+    const dir = await tempDir()
+    cleanups.push(() => dir.remove())
+    await mkdir(dir.path, { recursive: true, mode: 0o700 })
+    // A launcher of a later release: it answers every hello with a refusal in its own version.
+    const server = createServer((socket) => {
+      socket.once('data', () => socket.end(`${JSON.stringify({ refused: { version: 99, reason: 'protocol version' } })}\n`))
+    })
+    await new Promise<void>((resolve) => server.listen(join(dir.path, 'launcher.sock'), resolve))
+    try {
+      const result = await runCli(['daemon', '--home', dir.path, '--port', '0'])
+      assert.equal(result.code, 1, result.stdout)
+      assert.match(result.stderr, /launcher protocol 99, this daemon 1/)
+      assert.match(result.stderr, /let its runs finish/)
+    } finally {
+      await new Promise((resolve) => server.close(resolve))
+    }
   })
 })
