@@ -61,19 +61,25 @@ export class LauncherClient {
     socket.setEncoding('utf8')
     return new Promise((resolve, reject) => {
       let client: LauncherClient | null = null
+      // A connection that is refused or fails before hello is dropped at once: left open, it would
+      // keep a daemon that failed to start from exiting.
+      const fail = (error: Error): void => {
+        socket.destroy()
+        reject(error)
+      }
       const feed = lineReader((line) => {
         const message = JSON.parse(line) as FromLauncher
         if (client !== null) return client.onMessage(message)
         if ('refused' in message) {
-          reject(new DomainError('conflict', `the launcher of this home refused this daemon (${message.refused.reason}; it speaks launcher protocol ${message.refused.version}, this daemon ${PROTOCOL_VERSION}): let its runs finish, or end them, then start again`))
+          fail(new DomainError('conflict', `the launcher of this home refused this daemon (${message.refused.reason}; it speaks launcher protocol ${message.refused.version}, this daemon ${PROTOCOL_VERSION}): let its runs finish, or end them, then start again`))
           return
         }
-        if (!('hello' in message)) return reject(new Error('the launcher did not say hello'))
+        if (!('hello' in message)) return fail(new Error('the launcher did not say hello'))
         client = new LauncherClient(socket, message.hello)
         resolve(client)
       }, MAX_LINE)
       socket.on('data', (chunk: string) => void feed(chunk))
-      socket.on('error', (error) => (client === null ? reject(error) : undefined))
+      socket.on('error', (error) => (client === null ? fail(error) : undefined))
       socket.once('close', () => {
         if (client === null) reject(new LeftBeforeHello('the launcher closed the connection before it said hello'))
         else if (!client.closing) client.onLost()

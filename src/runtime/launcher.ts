@@ -226,6 +226,8 @@ function processAlive(pid: number): boolean {
 function goIfIdle(): void {
   if (daemon !== null || runs.size > 0) return
   journal?.close()
+  // This home's cgroup folders go with the last of its runs (a daemon that died could not remove them).
+  if (bases !== null) cgroups.removeBases(bases)
   try {
     unlinkSync(paths.socket)
   } catch {

@@ -60,7 +60,13 @@ export class ProcessSpawner implements Spawner {
    * daemon has committed yet, for the boot to adopt or record.
    */
   async attach(): Promise<Hello> {
-    return (await this.connection()).hello
+    try {
+      return (await this.connection()).hello
+    } catch (error) {
+      // The daemon will not start: its cgroup folders go (only empty ones can; another launcher's stay).
+      if (this.cgroups !== null) cgroups.removeBases(this.cgroups)
+      throw error
+    }
   }
 
   /** Watch a run the launcher kept from an earlier daemon, as if this daemon had started it. */
