@@ -157,6 +157,11 @@ export function limitMemory(bases: CgroupBases, run: RunCgroup, bytes: number): 
   return set
 }
 
+/** The `cgroup.procs` files a process writes `0` to to move itself into `run`: always two (the second may be ''). */
+export function procsFiles(run: RunCgroup): [string, string] {
+  return [join(run.unified, 'cgroup.procs'), run.memory === null ? '' : join(run.memory, 'cgroup.procs')]
+}
+
 /** Move the calling process (all its threads) into `run`; its children forked meanwhile start there. */
 export function enter(run: RunCgroup): void {
   for (const folder of folders(run)) writeFileSync(join(folder, 'cgroup.procs'), String(process.pid))

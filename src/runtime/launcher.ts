@@ -138,20 +138,23 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
 }
 
 /**
- * Fork the run. In a cgroup: the launcher steps into the run's cgroup for the fork, so the child is
- * born there (nothing it starts can be outside it, not even for an instant), then steps back.
+ * In a cgroup, the child steps into it itself before it runs anything (`sh` moving itself, then exec):
+ * nothing the run starts can be outside it, not even for an instant. A process moving itself costs
+ * ~0.4 ms of its own time here; the launcher stepping in for the fork and out again cost ~1 ms of the
+ * launcher's, in which no other run could start.
  */
+const ENTER = 'echo 0 > "$1" && { [ -z "$2" ] || echo 0 > "$2"; } && shift 2 && exec "$@"'
+
+/** Fork the run. */
 function start(request: LaunchRequest, run: cgroups.RunCgroup | null): ChildProcess {
-  if (run !== null) cgroups.enter(run)
-  try {
-    // detached: the child leads a new session and process group, so signals reach its whole tree.
-    return spawn(request.file, request.args, {
-      cwd: request.cwd ?? undefined, env: request.inheritEnv ? { ...BASE_ENV, ...request.env } : request.env,
-      detached: true, stdio: ['ignore', 'pipe', 'pipe'],
-    })
-  } finally {
-    if (run !== null && ownCgroup !== null) cgroups.enter(ownCgroup)
-  }
+  const [file, args] = run === null
+    ? [request.file, request.args]
+    : ['/bin/sh', ['-c', ENTER, 'supervisor-run', ...cgroups.procsFiles(run), request.file, ...request.args]]
+  // detached: the child leads a new session and process group, so signals reach its whole tree.
+  return spawn(file, args, {
+    cwd: request.cwd ?? undefined, env: request.inheritEnv ? { ...BASE_ENV, ...request.env } : request.env,
+    detached: true, stdio: ['ignore', 'pipe', 'pipe'],
+  })
 }
 
 /** The run's leader ended: what the kernel says of its memory, then whatever it left behind ends too. */
