@@ -80,7 +80,7 @@ export async function applyIntake(ctx: DaemonContext, intake: TaskIntake, baseDi
 }
 
 /** A change to one named task that answers with the task as it is afterwards. */
-function taskVerb(type: 'run' | 'stop'): Method {
+function taskVerb(type: 'run' | 'stop' | 'restart'): Method {
   return {
     scope: 'admin',
     async handle(ctx, params) {
@@ -124,6 +124,7 @@ export const methods: Record<string, Method> = {
   },
   'tasks.run': taskVerb('run'),
   'tasks.stop': taskVerb('stop'),
+  'tasks.restart': taskVerb('restart'),
   'tasks.remove': {
     scope: 'admin',
     async handle(ctx, params) {

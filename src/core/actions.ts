@@ -2,7 +2,7 @@
 import type { TaskSpec } from './types.js'
 
 /** Why the runtime ended a run; absent when the process ended by itself. */
-export type KillCause = 'stop' | 'timeout' | 'memory' | 'shutdown' | 'remove'
+export type KillCause = 'stop' | 'timeout' | 'memory' | 'shutdown' | 'remove' | 'restart'
 
 export type Action =
   | { type: 'add'; now: number; spec: TaskSpec }
@@ -12,6 +12,8 @@ export type Action =
   /** Run a finished task again; `spec` is its recorded definition, to re-add it if it was removed. */
   | { type: 'replay'; now: number; name: string; spec: TaskSpec }
   | { type: 'stop'; now: number; name: string }
+  /** Stop the running process and start it again at once (no failure, no retry spent); else run it. */
+  | { type: 'restart'; now: number; name: string }
   | { type: 'clock'; now: number }
   /** A daemon starts: runs recorded as running end as interrupted, but those a launcher kept (`keep`). */
   | { type: 'boot'; now: number; keep?: readonly string[] }

@@ -32,6 +32,8 @@ export function decide(state: State, action: Action): Decision {
       return runNow(existing(state, action.name))
     case 'stop':
       return stopTask(existing(state, action.name))
+    case 'restart':
+      return restartTask(existing(state, action.name))
     case 'replay':
       return replay(state, action.name, action.spec, action.now)
     case 'clock':
@@ -117,6 +119,13 @@ function replay(state: State, name: string, spec: TaskSpec, now: number): Decisi
   return runNow(task)
 }
 
+/** A running task's process is ended (outcome `stopped`) and it falls due again at once; else it runs. */
+function restartTask(task: Task): Decision {
+  if (task.pid !== null) return { events: [], effects: [{ type: 'kill', task: task.spec.name, pid: task.pid, cause: 'restart' }] }
+  if (task.state === 'ready') return { events: [], effects: [] }
+  return { events: [{ type: 'task.due', task: task.spec.name, reason: 'manual' }], effects: [] }
+}
+
 function stopTask(task: Task): Decision {
   const name = task.spec.name
   if (task.pid !== null) return { events: [], effects: [{ type: 'kill', task: name, pid: task.pid, cause: 'stop' }] }
@@ -158,6 +167,7 @@ function boot(state: State, now: number, keep: readonly string[]): Decision {
 function outcomeOf(code: number | null, signal: string | null, cause: KillCause | null, error?: string): Outcome {
   if (cause === 'shutdown') return 'interrupted'
   if (cause === 'timeout') return 'timeout'
+  if (cause === 'stop' || cause === 'remove' || cause === 'restart') return 'stopped'
   if (cause !== null) return 'killed'
   if (code === 0 && error === undefined) return 'succeeded'
   return signal !== null ? 'killed' : 'failed'
@@ -167,8 +177,10 @@ function exitEvents(state: State, action: Extract<Action, { type: 'exited' }>): 
   const task = runOwner(state, action)
   const outcome = outcomeOf(action.code, action.signal, action.cause, action.error)
   const started = task?.runStartedAt ?? action.now
+  const why = causeText(task, outcome, action)
   const exited: NewEvent = {
     type: 'run.exited', task: action.name, pid: action.pid, code: action.code, signal: action.signal, outcome,
+    ...(why === null ? {} : { cause: why }),
     durationMs: Math.max(0, (action.endedAt ?? action.now) - started),
     ...(action.peakMemory === undefined ? {} : { peakMemory: action.peakMemory }),
     ...(action.stderr === undefined ? {} : { stderr: action.stderr }),
@@ -192,6 +204,7 @@ function afterRun(state: State, task: Task, outcome: Outcome, action: Extract<Ac
   const name = task.spec.name
   const { spec } = task
   if (action.cause === 'stop') return [{ type: 'task.stopped', task: name }]
+  if (action.cause === 'restart') return [{ type: 'task.due', task: name, reason: 'restart' }]
   if (outcome === 'interrupted') return [{ type: 'task.due', task: name, reason: 'interrupted' }]
   if (task.rearm) return rearmAfterUpdate(task, action.now)
   const failures = outcome === 'succeeded' ? 0 : task.consecutiveFailures + 1
@@ -244,4 +257,42 @@ function retrying(state: State, task: Task, now: number, step: number, jitter: n
  */
 function isoTime(ms: number): string {
   return new Date(clampTime(ms)).toISOString()
+}
+
+/** Why a run ended, in words, where the code or signal alone would mislead (see run.exited `cause`). */
+function causeText(task: Task | undefined, outcome: Outcome, action: Extract<Action, { type: 'exited' }>): string | null {
+  switch (action.cause) {
+    case 'memory': {
+      const limit = task?.spec.memoryBytes ?? null
+      const peak = action.peakMemory
+      return `memory limit${limit === null ? '' : ` ${sizeText(limit)}`} exceeded${peak === undefined ? '' : ` (peak ${sizeText(peak)})`}`
+    }
+    case 'timeout':
+      return task?.spec.timeoutMs == null ? 'timeout' : `timeout after ${durationText(task.spec.timeoutMs)}`
+    case 'stop':
+      return 'stopped by a user'
+    case 'remove':
+      return 'stopped: the task was removed'
+    case 'restart':
+      return 'stopped to restart'
+    default:
+      // Nobody in the supervisor sent that signal.
+      return outcome === 'killed' && action.cause === null && action.signal !== null ? `killed by ${action.signal} from outside` : null
+  }
+}
+
+/** 104857600 -> "100M": the units a user writes sizes in. */
+function sizeText(bytes: number): string {
+  for (const [unit, size] of [['G', 1024 ** 3], ['M', 1024 ** 2], ['K', 1024]] as const) {
+    if (bytes >= size) return `${Number((bytes / size).toFixed(bytes % size === 0 ? 0 : 1))}${unit}`
+  }
+  return `${bytes}B`
+}
+
+/** 7000 -> "7s": the units a user writes durations in. */
+function durationText(ms: number): string {
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`
+  }
+  return `${ms}ms`
 }

@@ -21,10 +21,13 @@ export function failureCause(event: Exited): string | null {
   switch (event.outcome) {
     case 'succeeded':
     case 'interrupted':
+    case 'stopped':
       return null
     case 'timeout':
       return 'timeout'
     case 'killed':
+      // One group per limit, not per peak: "memory limit 100M exceeded (peak 113M)" counts as its limit.
+      if (event.cause !== undefined) return event.cause.replace(/ \(peak [^)]*\)$/, '')
       return event.signal === null ? 'killed' : `killed by ${event.signal}`
     case 'failed':
       if (event.error !== undefined) return `spawn error: ${event.error}`

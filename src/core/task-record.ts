@@ -183,7 +183,7 @@ export function applyEvent(task: TaskRecord, event: TaskEvent): void {
       task.lastExitCode = event.code
       task.lastOutcome = event.outcome
       if (event.outcome === 'succeeded') task.consecutiveFailures = 0
-      else if (event.outcome !== 'interrupted') task.consecutiveFailures += 1
+      else if (event.outcome !== 'interrupted' && event.outcome !== 'stopped') task.consecutiveFailures += 1
       return
     case 'task.retrying':
       task.state = 'retrying'

@@ -7,7 +7,11 @@ export const RESTARTS = ['never', 'on-failure', 'always'] as const
 export type Restart = (typeof RESTARTS)[number]
 
 export type TaskState = 'scheduled' | 'ready' | 'running' | 'retrying' | 'succeeded' | 'failed' | 'stopped'
-export type Outcome = 'succeeded' | 'failed' | 'timeout' | 'killed' | 'interrupted'
+/**
+ * How a run ended. `stopped`: ended on purpose (stop, remove, restart): never a failure. `killed`: by a
+ * signal it did not ask for (its memory limit, or someone outside the supervisor): `cause` says which.
+ */
+export type Outcome = 'succeeded' | 'failed' | 'timeout' | 'killed' | 'interrupted' | 'stopped'
 
 /** Retry timing: wait base * factor^(n-1), jittered by at most ±20 %, never above cap. */
 export interface BackoffPolicy {
@@ -84,7 +88,7 @@ export type TaskEvent =
   | (EventBase & { type: 'task.added'; spec: TaskSpec })
   | (EventBase & { type: 'task.updated'; spec: TaskSpec })
   | (EventBase & { type: 'task.removed' })
-  | (EventBase & { type: 'task.due'; reason: 'date' | 'backoff' | 'manual' | 'interrupted' })
+  | (EventBase & { type: 'task.due'; reason: 'date' | 'backoff' | 'manual' | 'interrupted' | 'restart' })
   | (EventBase & { type: 'task.priority'; from: Priority; to: Priority; reason: 'deadline' | 'failures' })
   | (EventBase & { type: 'run.started'; pid: number; attempt: number; pidStart: string | null })
   | (EventBase & {
@@ -95,6 +99,8 @@ export type TaskEvent =
       signal: string | null
       outcome: Outcome
       durationMs: number
+      /** Why it ended, in words, when the supervisor knows more than the code or signal says. */
+      cause?: string
       /** Highest memory of the run's process tree seen while it ran, in bytes. */
       peakMemory?: number
       /** The run's last stderr lines, and a digest of them that ignores numbers: the error's fingerprint. */

@@ -91,7 +91,7 @@ describe('dashboard', { skip }, () => {
     await page.click(`${row('long')} button[data-action="stop"]`)
     await page.waitForSelector(row('long', 'stopped'), { timeout: 10_000 })
     const stopped = await daemon.waitForEvent((e) => e.type === 'run.exited' && e.task === 'long', 'long to exit')
-    assert.equal(stopped.type === 'run.exited' ? stopped.outcome : null, 'killed')
+    assert.equal(stopped.type === 'run.exited' ? stopped.outcome : null, 'stopped')
     await page.screenshot({ path: join(shots.path, 'admin.png'), fullPage: true })
     assert.deepEqual(errors, [])
     await page.close()

@@ -75,7 +75,7 @@ describe('run outcomes through ctl', () => {
     assert.equal((await suite.daemon.task('early')).state, 'succeeded')
   })
 
-  it('ends a running script with ctl stop: stopped, killed, no retry, process gone', { timeout: 30_000 }, async () => {
+  it('ends a running script with ctl stop: outcome stopped, no retry, not in errors, process gone', { timeout: 30_000 }, async () => {
     await suite.daemon.add('sleeper', ['--script', fixture('sleep.sh'), '--', '30'])
     const { pid } = await suite.daemon.waitForType('run.started', 'sleeper')
     assert.equal(alive(pid), true)
@@ -84,15 +84,17 @@ describe('run outcomes through ctl', () => {
     const stopped = await suite.daemon.waitForType('task.stopped', 'sleeper')
     const exits = suite.daemon.eventsOf('run.exited', 'sleeper')
     assert.equal(exits.length, 1)
-    assert.equal(exits[0]?.outcome, 'killed')
+    assert.equal(exits[0]?.outcome, 'stopped')
     assert.ok((exits[0]?.durationMs ?? Infinity) < 30_000)
     assert.ok((exits[0]?.seq ?? Infinity) < stopped.seq)
     assert.deepEqual(suite.daemon.eventsOf('task.retrying', 'sleeper'), [], 'a stopped run is not retried')
     const task = await suite.daemon.task('sleeper')
     assert.equal(task.state, 'stopped')
-    assert.equal(task.lastOutcome, 'killed')
+    assert.equal(task.lastOutcome, 'stopped')
     assert.equal(task.pid, null)
     await assertGone(pid)
+    const errors = await suite.daemon.ctlJson<{ task: string }[]>(['errors'])
+    assert.deepEqual(errors.filter((e) => e.task === 'sleeper'), [], 'a user\'s stop never shows in errors')
   })
 
   it('deletes a task with ctl remove, ending its run, while its history stays', { timeout: 30_000 }, async () => {
@@ -102,7 +104,7 @@ describe('run outcomes through ctl', () => {
     assert.equal(removed.code, 0, removed.stderr)
     await suite.daemon.waitForType('task.removed', 'doomed')
     const exited = await suite.daemon.waitForType('run.exited', 'doomed')
-    assert.equal(exited.outcome, 'killed')
+    assert.equal(exited.outcome, 'stopped')
     await assertGone(pid)
     const status = await suite.daemon.ctl(['status', 'doomed'])
     assert.equal(status.code, 1)
@@ -115,5 +117,44 @@ describe('run outcomes through ctl', () => {
       assert.ok(types.includes(type), `history of a removed task keeps ${type}: ${types.join(', ')}`)
     }
     assert.ok(history.every((e) => e.task === 'doomed'))
+  })
+
+  it('ctl restart stops the running process and starts it again at once: outcome stopped, no failure, no retry spent', { timeout: 30_000 }, async () => {
+    await suite.daemon.add('svc', ['--script', fixture('sleep.sh'), '--retries', '0', '--restart', 'never', '--', '30'])
+    const first = await suite.daemon.waitForType('run.started', 'svc')
+    const restart = await suite.daemon.ctl(['restart', 'svc'])
+    assert.equal(restart.code, 0, restart.stderr)
+    assert.match(restart.stdout, /^svc: restarting\n$/)
+    const exited = await suite.daemon.waitForType('run.exited', 'svc', (e) => e.pid === first.pid)
+    assert.equal(exited.outcome, 'stopped')
+    const second = await suite.daemon.waitForType('run.started', 'svc', (e) => e.seq > exited.seq)
+    assert.notEqual(second.pid, first.pid)
+    await assertGone(first.pid)
+    assert.deepEqual(suite.daemon.eventsOf('task.failed', 'svc'), [], 'retries 0: a failure would have ended it')
+    const task = await suite.daemon.task('svc')
+    assert.equal(task.state, 'running')
+    assert.equal(task.priority, 'medium', 'not demoted')
+    assert.equal((await suite.daemon.ctl(['stop', 'svc'])).code, 0)
+  })
+
+  it('ctl start is run by another name; ctl restart of a task that is not running runs it', { timeout: 30_000 }, async () => {
+    await suite.daemon.add('later', ['--script', fixture('ok.sh'), '--at', '+1h'])
+    const started = await suite.daemon.ctl(['start', 'later'])
+    assert.equal(started.code, 0, started.stderr)
+    await suite.daemon.waitForType('task.succeeded', 'later')
+    const again = await suite.daemon.ctl(['restart', 'later'])
+    assert.equal(again.code, 0, again.stderr)
+    await waitFor(() => suite.daemon.eventsOf('task.succeeded', 'later').length === 2 || null, 'a second run')
+  })
+
+  it('a run killed from outside says so, and errors lists it under that cause', { timeout: 30_000 }, async () => {
+    await suite.daemon.add('victim', ['--script', fixture('sleep.sh'), '--retries', '0', '--', '30'])
+    const { pid } = await suite.daemon.waitForType('run.started', 'victim')
+    process.kill(pid, 'SIGKILL')
+    const exited = await suite.daemon.waitForType('run.exited', 'victim')
+    assert.equal(exited.outcome, 'killed')
+    assert.equal(exited.cause, 'killed by SIGKILL from outside')
+    const errors = await suite.daemon.ctlJson<{ task: string; cause: string }[]>(['errors'])
+    assert.deepEqual(errors.filter((e) => e.task === 'victim').map((e) => e.cause), ['killed by SIGKILL from outside'])
   })
 })

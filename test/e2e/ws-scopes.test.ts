@@ -98,7 +98,7 @@ describe('WebSocket scopes', () => {
       assert.equal((await client.result<TaskView>('tasks.get', { name: 'adm' })).lastExitCode, 0)
       await client.result('tasks.stop', { name: 'long' })
       const exited = await daemon.waitForType('run.exited', 'long')
-      assert.equal(exited.outcome, 'killed')
+      assert.equal(exited.outcome, 'stopped')
       await daemon.waitForType('task.stopped', 'long')
       assert.deepEqual(await client.result('tasks.remove', { name: 'adm' }), { removed: 'adm' })
       assert.equal((await client.request('tasks.get', { name: 'adm' })).error?.code, 'not_found')

@@ -33,6 +33,7 @@ export interface ExitOptions {
   signal?: string | null
   cause?: KillCause | null
   jitter?: number
+  peakMemory?: number
 }
 
 export class CoreDriver {
@@ -100,6 +101,7 @@ export class CoreDriver {
       type: 'exited', now: this.now, name, pid: this.task(name).pid,
       code: options.code === undefined ? 0 : options.code, signal: options.signal ?? null,
       cause: options.cause ?? null, jitter: options.jitter ?? 0,
+      ...(options.peakMemory === undefined ? {} : { peakMemory: options.peakMemory }),
     })
   }
 

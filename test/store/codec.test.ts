@@ -38,7 +38,7 @@ const recordArb: fc.Arbitrary<TaskRecord> = fc.record({
   spec: specArb, state: fc.constantFrom('scheduled', 'ready', 'running', 'retrying', 'succeeded', 'failed', 'stopped' as const),
   priority: fc.constantFrom(...PRIORITIES), bumped: fc.boolean(), consecutiveFailures: fc.nat(9), retryStep: fc.nat(9),
   attempts: fc.nat(9), dueAt: fc.integer({ min: 0, max: 4e12 }), queuedSeq: fc.nat(), lastExitCode: fc.option(fc.integer({ min: -1, max: 255 })),
-  lastOutcome: fc.option(fc.constantFrom('succeeded', 'failed', 'timeout', 'killed', 'interrupted' as const)),
+  lastOutcome: fc.option(fc.constantFrom('succeeded', 'failed', 'timeout', 'killed', 'interrupted', 'stopped' as const)),
   pid: fc.option(fc.integer({ min: 1, max: 4_000_000 })), pidStart: fc.option(fc.string()),
   runStartedAt: fc.option(fc.integer({ min: 0, max: 4e12 })), rearm: fc.boolean(), peakMemory: fc.option(fc.nat()),
 })

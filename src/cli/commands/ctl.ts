@@ -9,7 +9,7 @@ import { listCommand } from './ctl/list.js'
 import { logsCommand } from './ctl/logs.js'
 import { shutdownCommand } from './ctl/shutdown.js'
 import { statusCommand } from './ctl/status.js'
-import { removeCommand, replayCommand, runCommand, stopCommand } from './ctl/task-verbs.js'
+import { removeCommand, replayCommand, restartCommand, runCommand, stopCommand } from './ctl/task-verbs.js'
 import { errorsCommand } from './ctl/errors.js'
 import { tokenCommand } from './ctl/token.js'
 import { watchCommand } from './ctl/watch.js'
@@ -28,6 +28,7 @@ export const ctlCommand: CommandModule<object, CtlArgs> = {
       .command(statusCommand)
       .command(runCommand)
       .command(stopCommand)
+      .command(restartCommand)
       .command(removeCommand)
       .command(historyCommand)
       .command(logsCommand)
@@ -37,6 +38,6 @@ export const ctlCommand: CommandModule<object, CtlArgs> = {
       .command(tokenCommand)
       .command(infoCommand)
       .command(shutdownCommand)
-      .demandCommand(1, 'name a verb: add, apply, list, status, run, stop, remove, history, logs, replay, errors, watch, token, info, shutdown') as Argv<CtlArgs>,
+      .demandCommand(1, 'name a verb: add, apply, list, status, run (start), stop, restart, remove, history, logs, replay, errors, watch, token, info, shutdown') as Argv<CtlArgs>,
   handler: () => undefined,
 }

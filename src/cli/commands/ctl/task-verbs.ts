@@ -1,4 +1,4 @@
-// `ctl run|stop|remove NAME`: one request each on a named task.
+// `ctl run|start|stop|restart|remove|replay NAME`: one request each on a named task.
 import type { Argv, CommandModule } from 'yargs'
 import type { TaskView } from '../../../core/view.js'
 import { print, printJson, withClient, type CtlArgs } from '../../run-command.js'
@@ -7,9 +7,10 @@ interface NameArgs extends CtlArgs {
   name: string
 }
 
-function taskVerb(verb: string, method: string, describe: string, done: (name: string, result: unknown) => string): CommandModule<CtlArgs, NameArgs> {
+function taskVerb(verb: string, method: string, describe: string, done: (name: string, result: unknown) => string, aliases: string[] = []): CommandModule<CtlArgs, NameArgs> {
   return {
     command: `${verb} <name>`,
+    aliases,
     describe,
     builder: (y: Argv<CtlArgs>) =>
       y.positional('name', { type: 'string', demandOption: true }).option('json', { type: 'boolean', describe: 'print JSON' }),
@@ -24,7 +25,8 @@ function taskVerb(verb: string, method: string, describe: string, done: (name: s
 
 const stateOf = (result: unknown): string => (result as TaskView).state
 
-export const runCommand = taskVerb('run', 'tasks.run', 'make a task due now', (name, r) => `${name}: ${stateOf(r)}`)
+export const runCommand = taskVerb('run', 'tasks.run', 'make a task due now (alias: start)', (name, r) => `${name}: ${stateOf(r)}`, ['start'])
+export const restartCommand = taskVerb('restart', 'tasks.restart', 'stop its running process and start it again at once (no failure, no retry spent)', (name, r) => `${name}: ${stateOf(r) === 'running' ? 'restarting' : stateOf(r)}`)
 export const stopCommand = taskVerb('stop', 'tasks.stop', 'stop its running process (no retry)', (name) => `${name}: stopping`)
 export const replayCommand = taskVerb('replay', 'tasks.replay', 'run a finished (or removed) task again with its recorded definition', (name, r) => `${name}: ${stateOf(r)}`)
 export const removeCommand = taskVerb('remove', 'tasks.remove', 'stop and delete a task (its history stays)', (name) => `${name}: removed`)
