@@ -25,6 +25,15 @@ function repeatedFlag(argv: Record<string, unknown>, lists: readonly string[]): 
   return null
 }
 
+// A reader that stops early (`ctl list | head -1`) closes the pipe: end quietly, as other CLIs do, with
+// the status a shell gives a process ended by SIGPIPE (128 + 13), instead of a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(141)
+    throw error
+  })
+}
+
 await yargs(hideBin(process.argv))
   .scriptName('supervisor')
   .parserConfiguration({ 'populate--': true })
