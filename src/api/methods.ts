@@ -37,14 +37,19 @@ const tokenCreateParams = z.strictObject({
   name: z.string({ error: got('a label') }).max(100, { error: 'must be at most 100 characters' }).optional(),
 })
 const tokenIdParams = z.strictObject({ id: z.string({ error: 'expected a token id' }).max(64) })
+/** A count a listing asks for: one message for every way it can be wrong ("abc", 0, 1.5, 1e9). */
+const count = (): z.ZodNumber => {
+  const error = got('a whole number from 1 to 100000')
+  return z.number({ error }).int({ error }).min(1, { error }).max(100_000, { error })
+}
 const logsParams = z.strictObject({
   name: z.string({ error: 'expected a task name' }).regex(NAME_PATTERN, { error: 'expected a task name' }),
-  lines: z.number().int().min(1, { error: 'expected a whole number from 1 to 100000' }).max(100_000, { error: 'expected a whole number from 1 to 100000' }).optional(),
+  lines: count().optional(),
   from: z.strictObject({ out: z.number().int().min(0), err: z.number().int().min(0) }).optional(),
 })
 const historyParams = z.strictObject({
   task: z.string().optional(),
-  limit: z.number().int().min(1, { error: 'expected a whole number from 1 to 100000' }).max(100_000, { error: 'expected a whole number from 1 to 100000' }).optional(),
+  limit: count().optional(),
 })
 
 export function viewOf(ctx: DaemonContext, task: Task): TaskView {

@@ -3,7 +3,7 @@ import { DomainError } from '../core/errors.js'
 import type { TaskEvent } from '../core/types.js'
 import type { Metrics } from '../runtime/supervisor.js'
 import { z } from 'zod'
-import { parseOrThrow, issueMessages } from '../config/validation.js'
+import { got, parseOrThrow, issueMessages } from '../config/validation.js'
 import { allows, type DaemonContext, type Scope } from './context.js'
 import { applyIntake, applyParams, call } from './methods.js'
 import { apiUserRule } from './api-users.js'
@@ -12,7 +12,7 @@ import { applyLabel, TaskIntake } from './task-intake.js'
 import { errorAnswer, requestSchema, type Answer } from './protocol.js'
 
 const subscribeParams = z.strictObject({
-  since: z.number({ error: 'expected a seq number' }).int().min(0, { error: 'expected a seq number >= 0' }).optional(),
+  since: z.number({ error: got('a seq number (a whole number from 0)') }).int({ error: got('a seq number (a whole number from 0)') }).min(0, { error: got('a seq number (a whole number from 0)') }).optional(),
 })
 const REPLAY_PAGE = 1000
 /** Tasks one connection may stage across the parts of one apply. */

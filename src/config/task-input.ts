@@ -75,7 +75,8 @@ export const taskInputSchema = z.strictObject({
     .optional(),
   restart: z.enum(RESTARTS, { error: got(RESTARTS.join('|')) }).optional(),
   cron: z.string({ error: got('a cron expression of 5 or 6 fields') }).nullable().optional(),
-  tz: z.string({ error: got('an IANA time zone such as Europe/Paris') }).nullable().optional(),
+  tz: z.string({ error: got('an IANA time zone such as Europe/Paris') })
+    .refine(isTimeZone, { error: got('an IANA time zone such as Europe/Paris') }).nullable().optional(),
   backoff: backoffSchema.optional(),
   timeout: duration.nullable().optional(),
   memory: size.nullable().optional(),
@@ -85,7 +86,8 @@ export const taskInputSchema = z.strictObject({
 }).superRefine((task, ctx) => {
   for (const { path, message } of execFieldProblems(task)) ctx.addIssue({ code: 'custom', path, message })
   if (task.cron != null) {
-    const problem = cronProblem(task.cron, task.tz ?? null)
+    // A zone the tz check refused already has its message: the schedule is checked in UTC then.
+    const problem = cronProblem(task.cron, task.tz != null && isTimeZone(task.tz) ? task.tz : null)
     if (problem !== null) ctx.addIssue({ code: 'custom', path: ['cron'], message: problem })
   } else if (task.tz != null) {
     ctx.addIssue({ code: 'custom', path: ['tz'], message: 'only applies to a cron schedule' })
@@ -188,4 +190,14 @@ export function digestOf(written: Record<string, unknown>): string {
 
 function sortedKeys(record: object): Record<string, unknown> {
   return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+}
+
+/** Whether the platform knows `name` as a time zone (its IANA database: Europe/Paris, UTC...). */
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name })
+    return true
+  } catch {
+    return false
+  }
 }

@@ -97,6 +97,11 @@ describe('bad input and the daemon boundary', () => {
     ['an --at of +3000000d (past year 9999 from now)', () => ['add', 'p1', '--script', ok(), '--at', '+3000000d'], /^error: at: expected a date from .*, got "\+3000000d"$/m],
     ['a cron task with an --at past year 9999', () => ['add', 'p1', '--script', ok(), '--cron', '* * * * *', '--at', '+3000000d'], /^error: at: expected a date from /m],
     ['a --deadline past year 9999', () => ['add', 'p1', '--script', ok(), '--deadline', '+3000000d'], /^error: deadline: expected a date from .*, got "\+3000000d"$/m],
+    // Each flag named with what it expects, and nothing else said (no nested cron errors).
+    ['an unknown --tz', () => ['add', 'p1', '--script', ok(), '--cron', '0 * * * *', '--tz', 'Mars/Olympus'], /^error: tz: expected an IANA time zone such as Europe\/Paris, got "Mars\/Olympus"\n$/],
+    ['history --limit abc', () => ['history', '--limit', 'abc'], /^error: limit: expected a whole number from 1 to 100000, got "abc"\n$/],
+    ['history --limit 0', () => ['history', '--limit', '0'], /^error: limit: expected a whole number from 1 to 100000, got 0\n$/],
+    ['logs --lines abc', () => ['logs', 'existing', '--lines', 'abc'], /^error: lines: expected a whole number from 1 to 100000, got "abc"\n$/],
     ['a --timeout over 36500d', () => ['add', 'p1', '--script', ok(), '--timeout', '99999999d'], /^error: timeout: expected at most 36500d, got "99999999d"$/m],
     ['a missing --cwd', () => ['add', 'p1', '--script', ok(), '--cwd', join(work.path, 'nowhere')], /^error: cwd: no such folder ".*nowhere"$/m],
     ['a --cwd that is a file', () => ['add', 'p1', '--script', ok(), '--cwd', ok()], /^error: cwd: ".*ok\.sh" is not a folder$/m],
