@@ -6,6 +6,7 @@ import { DomainError } from '../core/errors.js'
 import { DEFAULT_BACKOFF } from '../core/backoff.js'
 import { PRIORITIES, RESTARTS, type BackoffPolicy, type TaskSpec } from '../core/types.js'
 import { cronProblem, nextCronTime } from './cron.js'
+import { formatSize } from '../core/admission.js'
 import { envSchema, execFieldProblems, execText } from './exec-limits.js'
 import { inTimeRange, MAX_DURATION, MAX_DURATION_MS, parseDate, parseDuration, parseSize, TIME_RANGE } from './units.js'
 import { got } from './validation.js'
@@ -126,6 +127,11 @@ export function resolveTask(input: TaskInput, ctx: ResolveContext): TaskSpec {
     at = first ?? start
   }
   const deadline = input.deadline == null ? null : dateOf('deadline', input.deadline)
+  const memory = toBytes(input.memory, ctx.totalMemory)
+  // A need no machine of this size can meet would wait forever (and, ahead of others, hold them).
+  if (memory !== null && memory > ctx.totalMemory) {
+    problems.push(`memory: ${got(`at most this machine's memory (${formatSize(ctx.totalMemory)})`)({ input: input.memory })}`)
+  }
   if (problems.length > 0) throw new DomainError('invalid', problems.join('\n'))
   if (deadline !== null && deadline < at) {
     throw new DomainError('invalid', `deadline: must not be before at (${new Date(deadline).toISOString()} < ${new Date(at).toISOString()})`)
@@ -148,7 +154,7 @@ export function resolveTask(input: TaskInput, ctx: ResolveContext): TaskSpec {
     cronTz,
     backoff: input.backoff === undefined ? null : toBackoff(input.backoff),
     timeoutMs: toMs(input.timeout),
-    memoryBytes: toBytes(input.memory, ctx.totalMemory),
+    memoryBytes: memory,
     cwd,
     env: input.env ?? {},
     user: input.user ?? null,

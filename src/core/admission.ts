@@ -10,6 +10,17 @@ export interface Limits {
   minFreeBytes: number
   /** Memory need assumed for a task that declares none and has no observed peak. */
   defaultNeedBytes: number
+  /** The machine's total memory, if known: a need above it less `minFreeBytes` can never be met. */
+  totalBytes?: number
+}
+
+/** Why `task` can never start on this machine, whatever ends, or null: its need is beyond what it has. */
+export function neverFits(task: Task, limits: Limits): string | null {
+  if (limits.totalBytes === undefined) return null
+  const need = memoryNeed(task, limits)
+  const most = limits.totalBytes - limits.minFreeBytes
+  if (need <= most) return null
+  return `memory: needs ${formatSize(need)}, more than this machine can ever free (${formatSize(Math.max(0, most))}); it does not hold the tasks behind it`
 }
 
 /** The latest machine sample; null fields are not known yet and hold nothing back. */
@@ -56,6 +67,8 @@ export function waitingReason(
   blocked: Blocked | null,
 ): string | null {
   if (task.state !== 'ready') return null
+  const never = neverFits(task, limits)
+  if (never !== null) return never
   const own = admissionBlock(task, state.running.size, 0, resources, limits)
   if (own !== null) return own
   if (blocked?.task === task.spec.name) return blocked.reason

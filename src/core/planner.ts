@@ -1,6 +1,6 @@
 // plan(state, resources, limits) -> spawn effects: the due tasks to start now, in order, while they fit.
 import type { Effect } from './actions.js'
-import { admissionBlock, memoryNeed, type Blocked, type Limits, type Resources } from './admission.js'
+import { admissionBlock, memoryNeed, neverFits, type Blocked, type Limits, type Resources } from './admission.js'
 import type { State } from './state.js'
 
 export interface Plan {
@@ -25,6 +25,8 @@ export function plan(state: State, resources: Resources, limits: Limits, inFligh
   const busy = state.running.size + inFlight.starting.size + inFlight.draining
   for (const task of state.ready.ordered()) {
     if (inFlight.starting.has(task.spec.name)) continue
+    // One that can never fit waits without holding the queue (its waitingReason says why).
+    if (neverFits(task, limits) !== null) continue
     const reason = admissionBlock(task, busy + effects.length, reserved, resources, limits)
     if (reason !== null) return { effects, blocked: { task: task.spec.name, reason } }
     effects.push({ type: 'spawn', task: task.spec.name })

@@ -54,7 +54,7 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
   const settings = resolveSettings([options.ecosystem?.supervisor ?? {}, options.flags], totalMemory)
   const limits: Limits = {
     maxConcurrent: settings.maxConcurrent, maxCpu: settings.maxCpu,
-    minFreeBytes: settings.minFreeBytes, defaultNeedBytes: DEFAULT_NEED_BYTES,
+    minFreeBytes: settings.minFreeBytes, defaultNeedBytes: DEFAULT_NEED_BYTES, totalBytes: totalMemory,
   }
   await prepareHome(options.home)
   const store = await LevelStore.open(options.home.db)

@@ -111,3 +111,20 @@ test('formatSize: bytes, then binary units with one decimal below 100', () => {
     ['0', '1023', '1.0K', '1.5K', '100K', '512M', '1.5G'],
   )
 })
+
+test('plan: a task that can never fit (its need beyond the machine less the floor) is skipped, not a block: the ones behind it start', () => {
+  const d = new CoreDriver()
+  d.add('huge', { priority: 'high', memoryBytes: 950 * MiB })
+  d.add('small', { memoryBytes: 1 * MiB })
+  const machine = limits({ totalBytes: 1024 * MiB, minFreeBytes: 100 * MiB })
+  const planned = d.plan(resources({ freeBytes: 1000 * MiB }), machine)
+  assert.deepEqual(planned.effects.map((e) => e.task), ['small'])
+  assert.equal(planned.blocked, null)
+  assert.match(waitingReason(d.state, d.task('huge'), resources({ freeBytes: 1000 * MiB }), machine, planned.blocked) ?? '',
+    /^memory: needs 950M, more than this machine can ever free \(924M\)/)
+  // One that merely waits for memory to free up still holds the queue, as before.
+  const waiting = new CoreDriver()
+  waiting.add('big', { priority: 'high', memoryBytes: 900 * MiB })
+  waiting.add('small', { memoryBytes: 1 * MiB })
+  assert.equal(waiting.plan(resources({ freeBytes: 512 * MiB }), machine).blocked?.task, 'big')
+})

@@ -71,4 +71,24 @@ describe('admission limits of a real daemon', () => {
     await daemon.add('cpu', ['--script', fixture('ok.sh')])
     await assertHeldBack(daemon, 'cpu', /^cpu/)
   })
+
+  it('refuses a --memory above the machine\'s memory, naming the field and the machine\'s total', { timeout: 30_000 }, async () => {
+    const daemon = await start(['--min-free-memory', '0'])
+    const added = await daemon.ctl(['add', 'big', '--script', fixture('ok.sh'), '--memory', '100000G'])
+    assert.equal(added.code, 1)
+    assert.match(added.stderr, /^error: memory: expected at most this machine's memory \([\d.]+G\), got "100000G"\n$/)
+    assert.equal((await daemon.ctl(['status', 'big'])).code, 1, 'nothing was added')
+  })
+
+  it('a task that can never fit does not hold the queue: the ones behind it run, and it says why it waits', { timeout: 30_000 }, async () => {
+    // 95 % of the machine, with 10 % kept free: never startable here, though not beyond the machine.
+    const daemon = await start(['--min-free-memory', '10%'])
+    await daemon.add('huge', ['--script', fixture('ok.sh'), '--memory', '95%', '--priority', 'high'])
+    await daemon.add('small', ['--script', fixture('ok.sh'), '--priority', 'low'])
+    await daemon.waitForType('task.succeeded', 'small')
+    const huge = await daemon.task('huge')
+    assert.equal(huge.state, 'ready')
+    assert.match(huge.waitingReason ?? '', /^memory: needs .*, more than this machine can ever free/)
+    assert.equal(daemon.eventsOf('run.started', 'huge').length, 0)
+  })
 })
