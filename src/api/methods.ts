@@ -15,6 +15,8 @@ import { apiUserProblem, apiUserRule } from './api-users.js'
 import { eventFor } from './redact.js'
 import { daemonInfo } from './daemon-info.js'
 import { applyLabel, TaskIntake } from './task-intake.js'
+import { previewApply } from './apply-preview.js'
+import { decide } from '../core/decide.js'
 import { lookupUser } from '../runtime/users.js'
 
 export interface Method {
@@ -31,6 +33,8 @@ export const applyParams = z.strictObject({
   tasks: z.array(z.unknown(), { error: 'expected an array of tasks' }),
   prune: z.boolean({ error: 'expected true or false' }).optional(),
   baseDir: z.string({ error: 'expected a folder path' }).optional(),
+  /** Answer what the apply would change, and change nothing. */
+  dryRun: z.boolean({ error: 'expected true or false' }).optional(),
 })
 const tokenCreateParams = z.strictObject({
   scope: z.enum(['read', 'admin'], { error: got('read|admin') }),
@@ -76,11 +80,17 @@ function getTask(ctx: DaemonContext, name: string): Task {
 }
 
 /** Apply every task an intake took, all or nothing; `baseDir` resolves those taken without one. */
-export async function applyIntake(ctx: DaemonContext, intake: TaskIntake, baseDir: string | undefined, prune: boolean | undefined): Promise<unknown> {
+export async function applyIntake(ctx: DaemonContext, intake: TaskIntake, baseDir: string | undefined, prune: boolean | undefined, dryRun = false): Promise<unknown> {
   const specs = await intake.finish(baseDir ?? process.cwd())
   const duplicates = duplicateNames(specs)
   if (duplicates.length > 0) throw new DomainError('invalid', duplicates.join('\n'))
-  const decision = await ctx.supervisor.request({ type: 'apply', now: ctx.clock.now(), specs, prune: prune ?? false })
+  const action = { type: 'apply', now: ctx.clock.now(), specs, prune: prune ?? false } as const
+  if (dryRun) {
+    // Decided as the apply would be, on the state as last logged, and neither logged nor carried out.
+    const { dispatcher } = ctx.supervisor
+    return dispatcher.serial(async () => previewApply(dispatcher.state, decide(dispatcher.state, action)))
+  }
+  const decision = await ctx.supervisor.request(action)
   return summarize(decision.events)
 }
 
@@ -121,10 +131,10 @@ export const methods: Record<string, Method> = {
   'tasks.apply': {
     scope: 'admin',
     async handle(ctx, params, scope) {
-      const { tasks, prune, baseDir } = parseOrThrow(applyParams, params)
+      const { tasks, prune, baseDir, dryRun } = parseOrThrow(applyParams, params)
       const intake = new TaskIntake(ctx, applyLabel, apiUserRule(scope, ctx.settings.apiUsers))
       intake.take(tasks, baseDir)
-      return applyIntake(ctx, intake, baseDir, prune)
+      return applyIntake(ctx, intake, baseDir, prune, dryRun === true)
     },
   },
   'tasks.run': taskVerb('run'),

@@ -82,13 +82,13 @@ export class Session {
     const more = (params as { more?: unknown } | null)?.more === true
     try {
       if (previous === 'refused') throw new DomainError('invalid', 'tasks: an earlier part of this apply was refused; nothing of it is applied')
-      const { tasks, prune, baseDir } = parseOrThrow(applyPart, params)
+      const { tasks, prune, baseDir, dryRun } = parseOrThrow(applyPart, params)
       const intake = previous ?? new TaskIntake(this.ctx, applyLabel, apiUserRule(this.scope, this.ctx.settings.apiUsers))
       if (intake.size + tasks.length > MAX_STAGED_TASKS) {
         throw new DomainError('invalid', `tasks: more than ${MAX_STAGED_TASKS} tasks in one apply`)
       }
       intake.take(tasks, baseDir)
-      if (!more) return await applyIntake(this.ctx, intake, baseDir, prune)
+      if (!more) return await applyIntake(this.ctx, intake, baseDir, prune, dryRun === true)
       this.staged = intake
       return { staged: intake.size }
     } catch (error) {

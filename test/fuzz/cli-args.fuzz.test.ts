@@ -10,7 +10,7 @@ import { daemonForSuite, fixture, runCliWithin } from '../helpers/daemon-process
 /** Verbs that end on their own (not `watch`, `logs --follow` or `shutdown`), with the flags each takes. */
 const VERBS: Record<string, string[]> = {
   add: ['--script', '--at', '--deadline', '--priority', '--retries', '--restart', '--timeout', '--memory', '--cron', '--tz', '--env', '--cwd', '--user', '--front'],
-  apply: ['--prune'],
+  apply: ['--prune', '--dry-run'],
   list: ['--json'],
   status: ['--json'],
   run: [],
