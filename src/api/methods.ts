@@ -56,9 +56,11 @@ const historyParams = z.strictObject({
   limit: count().optional(),
 })
 
-export function viewOf(ctx: DaemonContext, task: Task): TaskView {
+export function viewOf(ctx: DaemonContext, task: Task): TaskView & { logs: { out: string; err: string } } {
   const { supervisor } = ctx
-  return taskView(task, waitingReason(supervisor.state, task, supervisor.resources, ctx.limits, supervisor.blocked))
+  const view = taskView(task, waitingReason(supervisor.state, task, supervisor.resources, ctx.limits, supervisor.blocked))
+  const dir = supervisor.options.logDir
+  return Object.assign(view, { logs: { out: logPath(dir, task.spec.name, 'out'), err: logPath(dir, task.spec.name, 'err') } })
 }
 
 /** The definition a task last had: its live record, else the latest one its history holds. */

@@ -25,6 +25,12 @@ export interface TaskView {
   user: string | null
   /** When it falls due next (its `at`, its backoff end), for scheduled and retrying tasks. */
   nextRunAt: string | null
+  /** The time zone of its cron schedule (null: the daemon's). */
+  tz: string | null
+  /** The names of its own environment variables (never their values: views go to read tokens too). */
+  envNames: string[]
+  /** When its current run started (null unless running). */
+  runStartedAt: string | null
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString()
@@ -54,5 +60,8 @@ export function taskView(task: Task, waitingReason: string | null): TaskView {
     memoryBytes: spec.memoryBytes,
     user: spec.user,
     nextRunAt: task.state === 'scheduled' || task.state === 'retrying' ? iso(task.dueAt) : null,
+    tz: spec.cronTz,
+    envNames: Object.keys(spec.env),
+    runStartedAt: task.runStartedAt === null ? null : iso(task.runStartedAt),
   }
 }

@@ -4,26 +4,57 @@ import type { TaskView } from '../../../core/view.js'
 import { print, printJson, withClient, type CtlArgs } from '../../run-command.js'
 import { shortDate } from '../../table.js'
 import { visible } from '../../visible.js'
+import { formatSize } from '../../../core/admission.js'
 
 interface NameArgs extends CtlArgs {
   name: string
 }
 
-export function describeTask(t: TaskView): string {
+/** A task as `status` shows it: the view and, from the daemon, where its logs are. */
+type StatusView = TaskView & { logs?: { out: string; err: string } }
+
+export function describeTask(t: StatusView, now = Date.now()): string {
   const rows: [string, string][] = [
     ['name', t.name],
     ['state', t.state],
     ['priority', t.priority === t.basePriority ? t.priority : `${t.priority} (base ${t.basePriority})`],
     ['at', shortDate(t.at)],
+    ['cron', t.cron === null ? '-' : `${t.cron}${t.tz === null ? '' : ` (${t.tz})`}`],
     ['next run', shortDate(t.nextRunAt)],
     ['deadline', shortDate(t.deadline)],
     ['attempts', `${t.attempts} (retries ${t.retries}, restart ${t.restart})`],
     ['last outcome', t.lastOutcome === null ? '-' : `${t.lastOutcome}, exit code ${t.lastExitCode ?? '-'}`],
     ['pid', t.pid === null ? '-' : String(t.pid)],
-    ['script', [t.script, ...t.args].join(' ')],
+    ['uptime', t.runStartedAt === null ? '-' : `${duration(now - Date.parse(t.runStartedAt))} (since ${shortDate(t.runStartedAt)})`],
+    ['script', [t.script, ...t.args].map(shellQuote).join(' ')],
+    ['cwd', t.cwd ?? '-'],
+    ['user', t.user ?? '-'],
+    ['env', t.envNames.length === 0 ? '-' : t.envNames.join(' ')],
+    ['timeout', t.timeoutMs === null ? '-' : duration(t.timeoutMs)],
+    ['memory', t.memoryBytes === null ? '-' : formatSize(t.memoryBytes)],
   ]
+  if (t.logs !== undefined) rows.push(['stdout log', t.logs.out], ['stderr log', t.logs.err])
   if (t.waitingReason !== null) rows.push(['waiting', t.waitingReason])
   return rows.map(([k, v]) => `${`${k}:`.padEnd(14)}${visible(v)}`).join('\n')
+}
+
+/** An argument as a POSIX shell would need it written: bare when safe, else in single quotes. */
+export function shellQuote(arg: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(arg)) return arg
+  return `'${arg.replace(/'/g, `'\\''`)}'`
+}
+
+/** 5025000 -> "1h 23m 45s": the largest two units that say it. */
+function duration(ms: number): string {
+  const parts: string[] = []
+  let rest = Math.max(0, Math.round(ms / 1000))
+  for (const [unit, size] of [['d', 86_400], ['h', 3600], ['m', 60], ['s', 1]] as const) {
+    if (rest >= size || (unit === 's' && parts.length === 0)) {
+      parts.push(`${Math.floor(rest / size)}${unit}`)
+      rest %= size
+    }
+  }
+  return parts.slice(0, 2).join(' ')
 }
 
 export const statusCommand: CommandModule<CtlArgs, NameArgs> = {
