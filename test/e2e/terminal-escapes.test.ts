@@ -54,7 +54,8 @@ describe('terminal escapes in task output', () => {
     const errors = await clean(['errors'])
     assert.match(errors.stdout, /err \\x1b\]0;pwned\\x07 clear \\x1b\[2J done/)
     const status = await clean(['status', 'esc'])
-    assert.match(status.stdout, /escapes\.sh 1 \\x1b\[2J/)
+    // Shown quoted, as a shell would need the argument, and its ESC made visible.
+    assert.match(status.stdout, /escapes\.sh 1 '\\x1b\[2J'/)
 
     const events = await suite.daemon.ctlJson<{ type: string; stderr?: string }[]>(['history', 'esc', '--json'])
     assert.ok(events.some((e) => e.stderr?.includes('\u001b]0;pwned\u0007') === true), 'history --json keeps the ESC and BEL')
