@@ -16,14 +16,16 @@ function start() {
   table.setup({ act, details: (name) => details.show(name).catch(notice) })
   details.setup(request)
   $('#notice-close').addEventListener('click', () => { $('#notice').hidden = true })
-  state.token = tokenFromFragment()
-  if (state.token) return connect()
-  $('#login').hidden = false
+  // The form is also the way back after a refused token, so it listens from the start.
   $('#login').addEventListener('submit', (event) => {
     event.preventDefault()
     state.token = $('#token-input').value.trim()
+    $('#token-input').value = ''
     if (state.token) connect()
   })
+  state.token = tokenFromFragment()
+  if (state.token) return connect()
+  $('#login').hidden = false
 }
 
 /** Offline, everything shown may be stale and nothing can be done: the page greys out and says so. */
@@ -48,6 +50,8 @@ function connect() {
     if (event.code === 4401) {
       setConnection('token refused', false)
       sessionStorage.removeItem('supervisor-token')
+      // A refused token in the address would be tried again by a reload.
+      if (location.hash) history.replaceState(null, '', location.pathname + location.search)
       $('#app').hidden = true
       $('#offline').hidden = true
       $('#login').hidden = false

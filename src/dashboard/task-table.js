@@ -17,17 +17,20 @@ const SORT_KEYS = {
   name: (t) => [t.name],
   state: (t) => rank(STATE_ORDER, t.state),
   priority: (t) => rank(PRIORITY_ORDER, t.priority),
-  next: (t) => [t.nextRunAt === null || t.nextRunAt === undefined ? Infinity : Date.parse(t.nextRunAt)],
-  deadline: (t) => [t.deadline ? Date.parse(t.deadline) : Infinity],
+  next: (t) => [t.nextRunAt ? Date.parse(t.nextRunAt) : null],
+  deadline: (t) => [t.deadline ? Date.parse(t.deadline) : null],
   attempts: (t) => [t.attempts],
-  last: (t) => [t.lastOutcome ?? '\uffff'],
+  last: (t) => [t.lastOutcome ?? null],
 }
 
+/** Tasks without the value (no deadline, no run yet) come last in either direction; ties go by name. */
 function compare(a, b) {
   const ka = SORT_KEYS[view.sort](a)
   const kb = SORT_KEYS[view.sort](b)
   for (let i = 0; i < ka.length; i++) {
     if (ka[i] === kb[i]) continue
+    if (ka[i] === null) return 1
+    if (kb[i] === null) return -1
     const order = typeof ka[i] === 'number' && typeof kb[i] === 'number' ? ka[i] - kb[i] : String(ka[i]).localeCompare(String(kb[i]))
     if (order !== 0) return order * view.dir
   }
