@@ -192,7 +192,7 @@ describe('dashboard in everyday use', { skip }, () => {
     const expected = events.slice(latestAdd).map((e) => e.type).reverse()
 
     const { page, errors } = await open(readToken)
-    await page.click(`${row('again', 'scheduled')} button.link`)
+    await page.click(`${row('again', 'scheduled')} td.name`)
     await waitFor(async () => (await historyTypes(page)).length > 0 || undefined, 'the history to show')
     assert.deepEqual(await historyTypes(page), expected)
     assert.equal(expected.at(-1), 'task.added')
@@ -208,10 +208,10 @@ describe('dashboard in everyday use', { skip }, () => {
     const port = daemon.port
     await daemon.stop()
     await page.waitForSelector('#connection.offline')
-    await page.waitForSelector('#offline', { state: 'visible' })
     const buttons = page.locator('#tasks button[data-action]')
     assert.ok(await buttons.count() > 0)
     for (const button of await buttons.all()) assert.equal(await button.isDisabled(), true, 'no action offline')
+    assert.equal(await page.locator('#offline').isVisible(), true, 'the page says it is offline')
     assert.ok(Number(await page.evaluate('getComputedStyle(document.querySelector("main")).opacity')) < 1, 'the stale list looks stale')
     await shot(page, 'dash-offline.png')
 
