@@ -139,7 +139,10 @@ function onEvent(event) {
     return
   }
   // A removal is asked about too: a list answered just after it may still hold the task.
-  if (event.type === 'task.removed') table.remove(event.task)
+  if (event.type === 'task.removed') {
+    table.remove(event.task)
+    if (details.selected() === event.task) details.close()
+  }
   refreshTask(event.task)
   if (event.type === 'run.exited' && event.outcome !== 'succeeded') request('errors.list').then(renderErrors, () => {})
   if (details.selected() === event.task) details.show(event.task).catch(() => {})
@@ -151,7 +154,7 @@ function refreshTask(name) {
   state.refreshing.add(name)
   queueMicrotask(() => {
     state.refreshing.delete(name)
-    request('tasks.get', { name }).then(table.upsert, (error) => { if (error.code === 'not_found') table.remove(name) })
+    request('tasks.get', { name }).then((task) => table.upsert(task), (error) => { if (error.code === 'not_found') table.remove(name) })
   })
 }
 

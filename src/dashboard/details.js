@@ -37,7 +37,8 @@ export async function show(name) {
     request('tasks.logs', { name, lines: 50 }).catch(() => ({ out: { text: '' }, err: { text: '' } })),
   ])
   if (shown !== name) return
-  document.querySelector('#details-history').replaceChildren(...ownEvents(history).map((e) => {
+  const own = ownEvents(history)
+  document.querySelector('#details-history').replaceChildren(...own.map((e) => {
     const li = document.createElement('li')
     li.dataset.seq = String(e.seq)
     li.dataset.type = e.type
@@ -49,7 +50,9 @@ export async function show(name) {
     li.append(at, ' ', type, ' ', eventDetails(e))
     return li
   }))
-  document.querySelector('#details-out').textContent = logs.out.text || '(no output)'
-  document.querySelector('#details-err').textContent = logs.err.text
+  // Log files outlive a remove: before the new task's first run, what they hold is the old task's.
+  const ran = own.some((e) => e.type === 'run.started') || own.length === history.length
+  document.querySelector('#details-out').textContent = ran ? logs.out.text || '(no output)' : '(no run since it was added)'
+  document.querySelector('#details-err').textContent = ran ? logs.err.text : ''
   if (opening) section.scrollIntoView({ block: 'nearest' })
 }

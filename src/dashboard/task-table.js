@@ -61,7 +61,7 @@ function sortBy(key) {
 
 export function setScope(scope) {
   view.scope = scope
-  for (const task of tasks.values()) upsert(task)
+  for (const task of tasks.values()) upsert(task, { live: false })
 }
 
 /** Offline, no action can be sent: the buttons say so instead of failing on click. */
@@ -70,14 +70,11 @@ export function setOnline(online) {
   for (const button of body.querySelectorAll('button[data-action]')) button.disabled = !online
 }
 
-export const has = (name) => tasks.has(name)
-export const names = () => [...tasks.keys()]
-
 /** The whole list anew (a fresh start): rows of tasks no longer there go. */
 export function replaceAll(list) {
   tasks.clear()
   body.replaceChildren()
-  for (const task of list) upsert(task, false)
+  for (const task of list) upsert(task, { live: false })
   applyView()
 }
 
@@ -104,7 +101,8 @@ function usageText(task) {
   return usage && task.pid !== null ? `${usage.cpu.toFixed(0)}% / ${size(usage.memory)}` : '-'
 }
 
-export function upsert(task, flash = true) {
+/** A live change flashes its row and re-applies filter and order; a whole list does that once at its end. */
+export function upsert(task, { live = true } = {}) {
   tasks.set(task.name, task)
   let row = rowOf(task.name)
   if (!row) {
@@ -140,12 +138,11 @@ export function upsert(task, flash = true) {
     cell('Waiting', task.waitingReason ?? '', 'waiting'),
     actions(task),
   )
-  if (flash) {
-    row.classList.remove('flash')
-    void row.offsetWidth
-    row.classList.add('flash')
-  }
-  if (flash) applyView()
+  if (!live) return
+  row.classList.remove('flash')
+  void row.offsetWidth
+  row.classList.add('flash')
+  applyView()
 }
 
 function actions(task) {

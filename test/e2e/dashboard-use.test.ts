@@ -197,6 +197,7 @@ describe('dashboard in everyday use', { skip }, () => {
     assert.deepEqual(await historyTypes(page), expected)
     assert.equal(expected.at(-1), 'task.added')
     assert.ok(!(await historyTypes(page)).includes('task.removed'), 'the old task\'s removal is not this one\'s')
+    assert.doesNotMatch(await page.textContent('#details-out') ?? '', /^ok/, 'the old task\'s output is not shown as this one\'s')
     assert.deepEqual(errors, [])
     await page.close()
   })
