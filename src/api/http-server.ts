@@ -1,4 +1,4 @@
-// The HTTP listener: the dashboard page and its two assets, a health check; /ws upgrades elsewhere.
+// The HTTP listener: the dashboard page and its assets, a health check; /ws upgrades elsewhere.
 import { readFileSync } from 'node:fs'
 import { createServer, type Server, type ServerResponse } from 'node:http'
 import type { DaemonContext } from './context.js'
@@ -10,6 +10,10 @@ const DASHBOARD = new URL('../../../src/dashboard/', import.meta.url)
 const ASSETS: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
+  '/confirm.js': { file: 'confirm.js', type: 'text/javascript; charset=utf-8' },
+  '/details.js': { file: 'details.js', type: 'text/javascript; charset=utf-8' },
+  '/format.js': { file: 'format.js', type: 'text/javascript; charset=utf-8' },
+  '/task-table.js': { file: 'task-table.js', type: 'text/javascript; charset=utf-8' },
   '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
 }
 

@@ -1,6 +1,11 @@
 // The live dashboard: one WebSocket, the task list kept up to date by the event stream, no polling.
+import { ask, dismiss } from './confirm.js'
+import * as details from './details.js'
+import { longTime, size } from './format.js'
+import * as table from './task-table.js'
+
 const $ = (selector) => document.querySelector(selector)
-const state = { ws: null, token: null, scope: null, nextId: 1, pending: new Map(), lastSeq: null, metrics: null, selected: null, refreshing: new Set() }
+const state = { ws: null, token: null, scope: null, nextId: 1, pending: new Map(), lastSeq: null, syncing: false, refreshing: new Set() }
 
 function tokenFromFragment() {
   const params = new URLSearchParams(location.hash.slice(1))
@@ -8,20 +13,30 @@ function tokenFromFragment() {
 }
 
 function start() {
-  state.token = tokenFromFragment()
-  if (state.token) return connect()
-  $('#login').hidden = false
+  table.setup({ act, details: (name) => details.show(name).catch(notice) })
+  details.setup(request)
+  $('#notice-close').addEventListener('click', () => { $('#notice').hidden = true })
+  // The form is also the way back after a refused token, so it listens from the start.
   $('#login').addEventListener('submit', (event) => {
     event.preventDefault()
     state.token = $('#token-input').value.trim()
+    $('#token-input').value = ''
     if (state.token) connect()
   })
+  state.token = tokenFromFragment()
+  if (state.token) return connect()
+  $('#login').hidden = false
 }
 
+/** Offline, everything shown may be stale and nothing can be done: the page greys out and says so. */
 function setConnection(text, online) {
   const badge = $('#connection')
   badge.textContent = text
   badge.className = `badge ${online ? 'online' : 'offline'}`
+  document.body.classList.toggle('offline', !online)
+  $('#offline').hidden = online || $('#app').hidden
+  table.setOnline(online)
+  if (!online) dismiss()
 }
 
 function connect() {
@@ -35,7 +50,10 @@ function connect() {
     if (event.code === 4401) {
       setConnection('token refused', false)
       sessionStorage.removeItem('supervisor-token')
+      // A refused token in the address would be tried again by a reload.
+      if (location.hash) history.replaceState(null, '', location.pathname + location.search)
       $('#app').hidden = true
+      $('#offline').hidden = true
       $('#login').hidden = false
       return
     }
@@ -45,22 +63,28 @@ function connect() {
 }
 
 function receive(message) {
-  if (message.id === 'auth') return message.result ? authenticated(message.result.scope) : null
+  if (message.id === 'auth') return message.result ? authenticated(message.result.scope).catch(resync) : null
   if (message.event) return onEvent(message.event)
   if (message.metrics) return renderMetrics(message.metrics)
   const waiting = state.pending.get(message.id)
   if (!waiting) return
   state.pending.delete(message.id)
-  if (message.error) waiting.reject(new Error(`${message.error.code}: ${message.error.message}`))
+  if (message.error) waiting.reject(Object.assign(new Error(`${message.error.code}: ${message.error.message}`), { code: message.error.code }))
   else waiting.resolve(message.result)
 }
 
 function request(method, params = {}) {
+  if (state.ws?.readyState !== WebSocket.OPEN) return Promise.reject(new Error('not connected to the daemon'))
   const id = state.nextId++
   return new Promise((resolve, reject) => {
     state.pending.set(id, { resolve, reject })
     state.ws.send(JSON.stringify({ id, method, params }))
   })
+}
+
+/** A sync that failed half-way (the connection went): the next connection starts it again. */
+function resync(error) {
+  if (state.ws?.readyState === WebSocket.OPEN) notice(error)
 }
 
 async function authenticated(scope) {
@@ -70,133 +94,106 @@ async function authenticated(scope) {
   $('#app').hidden = false
   $('#scope').textContent = scope
   document.body.classList.toggle('admin', scope === 'admin')
+  table.setScope(scope)
+  await sync()
   setConnection('live', true)
-  // Subscribe first: every event after the list's moment then reaches us, in order, after the list.
-  const since = state.lastSeq
-  // A daemon whose retention dropped the events we missed refuses `since`: then start afresh.
-  const subscribed = await request('events.subscribe', since === null ? {} : { since })
-    .catch(() => request('events.subscribe', {}))
-  if (state.lastSeq === null) state.lastSeq = subscribed.lastSeq
-  renderTasks(await request('tasks.list'))
   renderErrors(await request('errors.list'))
   renderMetrics(await request('metrics.subscribe'))
 }
 
-function onEvent(event) {
-  state.lastSeq = Math.max(state.lastSeq ?? 0, event.seq)
-  if (event.type === 'task.removed') {
-    document.querySelector(`tr[data-task="${CSS.escape(event.task)}"]`)?.remove()
-    updateCount()
-  } else {
-    refreshTask(event.task)
+/**
+ * Subscribe first, then list: every event after the list's moment reaches us, in order, after it.
+ * Back from a disconnect, the events missed are replayed (`since`) and each task they touched is fetched
+ * again (one that is gone leaves). If the daemon no longer keeps them, or is another daemon whose
+ * history is shorter than ours, the page starts afresh: a new subscription and the whole list.
+ */
+async function sync() {
+  const since = state.lastSeq
+  state.syncing = true
+  state.touched = new Set()
+  try {
+    if (since !== null) {
+      const resumed = await request('events.subscribe', { since }).catch((error) => (error.code === 'invalid' ? null : Promise.reject(error)))
+      if (resumed !== null && resumed.lastSeq >= since) {
+        state.syncing = false
+        for (const name of state.touched) refreshTask(name)
+        return
+      }
+      if (resumed !== null) await request('events.unsubscribe')
+    }
+    const subscribed = await request('events.subscribe', {})
+    state.lastSeq = subscribed.lastSeq
+    state.syncing = false
+    table.replaceAll(await request('tasks.list'))
+  } finally {
+    state.syncing = false
   }
-  if (event.type === 'run.exited' && event.outcome !== 'succeeded') request('errors.list').then(renderErrors, () => {})
-  if (state.selected === event.task) showDetails(event.task)
 }
 
-/** Several events of one task in a row cost one request. */
+function onEvent(event) {
+  state.lastSeq = Math.max(state.lastSeq ?? 0, event.seq)
+  if (state.syncing) {
+    // Replayed while subscribing: fetched once per task when the replay is done, or covered by the list.
+    state.touched.add(event.task)
+    if (event.type === 'task.removed') table.remove(event.task)
+    return
+  }
+  // A removal is asked about too: a list answered just after it may still hold the task.
+  if (event.type === 'task.removed') {
+    table.remove(event.task)
+    if (details.selected() === event.task) details.close()
+  }
+  refreshTask(event.task)
+  if (event.type === 'run.exited' && event.outcome !== 'succeeded') request('errors.list').then(renderErrors, () => {})
+  if (details.selected() === event.task) details.show(event.task).catch(() => {})
+}
+
+/** Several events of one task in a row cost one request; a task that is gone by then leaves the list. */
 function refreshTask(name) {
   if (state.refreshing.has(name)) return
   state.refreshing.add(name)
   queueMicrotask(() => {
     state.refreshing.delete(name)
-    request('tasks.get', { name }).then(upsertRow, () => {})
+    request('tasks.get', { name }).then((task) => table.upsert(task), (error) => { if (error.code === 'not_found') table.remove(name) })
   })
 }
 
-function renderTasks(tasks) {
-  $('#tasks tbody').replaceChildren()
-  tasks.forEach(upsertRow)
-}
+const CONFIRM_REMOVE = (name) => ({
+  title: `Remove ${name}?`,
+  text: `${name} stops if it is running and leaves the list. Its history is kept; adding it again starts a new task.`,
+  confirm: 'Remove',
+})
+const METHODS = { run: 'tasks.run', stop: 'tasks.stop', replay: 'tasks.replay', remove: 'tasks.remove' }
 
-function updateCount() {
-  $('#task-count').textContent = `(${$('#tasks tbody').children.length})`
-}
-
-const time = (iso) => (iso ? new Date(iso).toLocaleString() : '-')
-const size = (bytes) => {
-  if (bytes == null) return '-'
-  const units = ['B', 'K', 'M', 'G', 'T']
-  let value = bytes
-  let unit = 0
-  while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit += 1 }
-  return `${value.toFixed(value >= 100 || unit === 0 ? 0 : 1)}${units[unit]}`
-}
-
-function timeLeft(iso) {
-  const ms = Date.parse(iso) - Date.now()
-  const abs = Math.abs(ms)
-  const text = abs >= 86_400_000 ? `${Math.round(abs / 86_400_000)}d` : abs >= 3_600_000 ? `${Math.round(abs / 3_600_000)}h`
-    : abs >= 60_000 ? `${Math.round(abs / 60_000)}m` : `${Math.round(abs / 1000)}s`
-  return ms >= 0 ? `in ${text}` : `${text} ago`
-}
-
-function cell(text, className) {
-  const td = document.createElement('td')
-  td.textContent = text
-  if (className) td.className = className
-  return td
-}
-
-function upsertRow(task) {
-  const body = $('#tasks tbody')
-  let row = body.querySelector(`tr[data-task="${CSS.escape(task.name)}"]`)
-  if (!row) {
-    row = document.createElement('tr')
-    row.dataset.task = task.name
-    row.addEventListener('click', (event) => { if (event.target.tagName !== 'BUTTON') showDetails(task.name) })
-    body.append(row)
+async function act(action, name) {
+  if (action === 'remove' && !(await ask(CONFIRM_REMOVE(name)))) return
+  try {
+    await request(METHODS[action], { name })
+  } catch (error) {
+    notice(new Error(`${action} ${name}: ${error.message}`))
   }
-  const usage = state.metrics?.running.find((r) => r.task === task.name)
-  const bumped = task.priority !== task.basePriority
-  const deadline = task.deadline ? `${time(task.deadline)} (${timeLeft(task.deadline)})` : '-'
-  row.dataset.state = task.state
-  row.replaceChildren(
-    cell(task.name, 'name'),
-    cell(task.state, `state state-${task.state}`),
-    cell(bumped ? `${task.priority} (base ${task.basePriority})` : task.priority, bumped && task.priority === 'high' ? 'priority bumped' : 'priority'),
-    cell(time(task.nextRunAt)),
-    cell(deadline, task.deadline && task.priority === 'high' && bumped ? 'deadline bumped' : 'deadline'),
-    cell(String(task.attempts), 'attempts'),
-    cell(task.lastOutcome ? `${task.lastOutcome}${task.lastExitCode === null ? '' : ` (${task.lastExitCode})`}` : '-', 'last'),
-    cell(task.pid === null ? '-' : String(task.pid), 'pid'),
-    cell(usage && task.pid !== null ? `${usage.cpu.toFixed(0)}% / ${size(usage.memory)}` : '-', 'usage'),
-    cell(task.waitingReason ?? '', 'waiting'),
-    actions(task),
-  )
-  row.classList.remove('flash')
-  void row.offsetWidth
-  row.classList.add('flash')
-  updateCount()
 }
 
-function actions(task) {
-  const td = document.createElement('td')
-  td.className = 'admin-only actions'
-  if (state.scope !== 'admin') return td
-  const button = (action, label, method) => {
-    const b = document.createElement('button')
-    b.type = 'button'
-    b.dataset.action = action
-    b.textContent = label
-    b.addEventListener('click', () => request(method, { name: task.name }).catch((error) => alert(error.message)))
-    td.append(b)
-  }
-  const finished = ['succeeded', 'failed', 'stopped'].includes(task.state)
-  if (task.state !== 'running') button('run', 'run', 'tasks.run')
-  if (task.state === 'running' || !finished) button('stop', 'stop', 'tasks.stop')
-  if (finished) button('replay', 'replay', 'tasks.replay')
-  button('remove', 'remove', 'tasks.remove')
-  return td
+/** A problem the user should see, in the page (not an alert box that blocks it). */
+function notice(error) {
+  $('#notice-text').textContent = error.message
+  $('#notice').hidden = false
 }
 
 function renderErrors(groups) {
-  const body = $('#errors tbody')
-  body.replaceChildren(...groups.map((g) => {
+  const cell = (label, text) => {
+    const td = document.createElement('td')
+    td.dataset.label = label
+    td.textContent = text
+    return td
+  }
+  $('#errors tbody').replaceChildren(...groups.map((g) => {
     const row = document.createElement('tr')
-    row.append(cell(g.task), cell(g.cause), cell(String(g.count)), cell(time(g.firstSeen)), cell(time(g.lastSeen)), cell(g.stderr.split('\n').at(-1) ?? ''))
+    row.append(cell('Task', g.task), cell('Cause', g.cause), cell('Count', String(g.count)), cell('First seen', longTime(g.firstSeen)),
+      cell('Last seen', longTime(g.lastSeen)), cell('Last stderr', g.stderr.split('\n').at(-1) ?? ''))
     return row
   }))
+  $('#errors-empty').hidden = groups.length > 0
 }
 
 /** The daemon cannot write its log: say so on every page until it can (metrics bring it each second). */
@@ -204,12 +201,11 @@ function renderDegraded(degraded) {
   const banner = $('#degraded')
   banner.hidden = !degraded
   banner.textContent = degraded
-    ? `Degraded since ${time(degraded.since)}: ${degraded.problem}. Starts and exits are kept and written once the store takes writes again; changes are refused meanwhile.`
+    ? `Degraded since ${longTime(degraded.since)}: ${degraded.problem}. Starts and exits are kept and written once the store takes writes again; changes are refused meanwhile.`
     : ''
 }
 
 function renderMetrics(metrics) {
-  state.metrics = metrics
   renderDegraded(metrics.degraded)
   const { limits } = metrics
   const cpu = metrics.cpuPercent ?? 0
@@ -223,29 +219,7 @@ function renderMetrics(metrics) {
     $('#mem-text').textContent = `${size(metrics.freeBytes)} free of ${size(metrics.totalBytes)} (keep ${size(limits.minFreeBytes)})`
   }
   $('#running-text').textContent = `${metrics.running.length} / ${limits.maxConcurrent}`
-  for (const run of metrics.running) {
-    const usage = document.querySelector(`tr[data-task="${CSS.escape(run.task)}"] td.usage`)
-    if (usage) usage.textContent = `${run.cpu.toFixed(0)}% / ${size(run.memory)}`
-  }
+  table.setUsage(metrics.running)
 }
 
-async function showDetails(name) {
-  state.selected = name
-  $('#details').hidden = false
-  $('#details-name').textContent = name
-  const [history, logs] = await Promise.all([
-    request('history.list', { task: name, limit: 50 }),
-    request('tasks.logs', { name, lines: 50 }).catch(() => ({ out: { text: '' }, err: { text: '' } })),
-  ])
-  $('#details-history').replaceChildren(...history.map((e) => {
-    const li = document.createElement('li')
-    const { seq, time: at, type, task, spec, ...rest } = e
-    li.textContent = `${time(at)} ${type} ${Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ')}`
-    return li
-  }))
-  $('#details-out').textContent = logs.out.text || '(no output)'
-  $('#details-err').textContent = logs.err.text
-}
-
-$('#details-close').addEventListener('click', () => { state.selected = null; $('#details').hidden = true })
 start()
