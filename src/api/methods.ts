@@ -4,7 +4,6 @@ import { waitingReason } from '../core/admission.js'
 import { DomainError, notFound } from '../core/errors.js'
 import type { Task, TaskSpec } from '../core/types.js'
 import { taskView, type TaskView } from '../core/view.js'
-import { duplicateNames } from '../config/ecosystem.js'
 import { got, parseOrThrow } from '../config/validation.js'
 import { NAME_PATTERN } from '../config/task-input.js'
 import { readLog } from '../runtime/log-reader.js'
@@ -83,9 +82,8 @@ function getTask(ctx: DaemonContext, name: string): Task {
 
 /** Apply every task an intake took, all or nothing; `baseDir` resolves those taken without one. */
 export async function applyIntake(ctx: DaemonContext, intake: TaskIntake, baseDir: string | undefined, prune: boolean | undefined, dryRun = false): Promise<unknown> {
+  // Every problem at once, duplicate names among them.
   const specs = await intake.finish(baseDir ?? process.cwd())
-  const duplicates = duplicateNames(specs)
-  if (duplicates.length > 0) throw new DomainError('invalid', duplicates.join('\n'))
   const action = { type: 'apply', now: ctx.clock.now(), specs, prune: prune ?? false } as const
   if (dryRun) {
     // Decided as the apply would be, on the state as last logged, and neither logged nor carried out.

@@ -53,6 +53,7 @@ export class TaskIntake {
     for (const raw of inputs) {
       const position = this.count
       this.count += 1
+      this.noteName(position, raw)
       const parsed = taskInputSchema.safeParse(raw)
       if (!parsed.success) {
         const label = this.label(position, raw)
@@ -68,6 +69,17 @@ export class TaskIntake {
         this.specs.push(this.resolve(parsed.data, slot, now, baseDir))
       }
     }
+  }
+
+  /** Names given twice, valid inputs or not: told with every other problem, not after them. */
+  private readonly names = new Map<string, number>()
+  private readonly duplicates: string[] = []
+
+  private noteName(position: number, raw: unknown): void {
+    const name = typeof raw === 'object' && raw !== null ? (raw as { name?: unknown }).name : undefined
+    if (typeof name !== 'string') return
+    if (this.names.has(name)) this.duplicates.push(at(this.label(position, raw), `name: duplicate name "${name}"`))
+    else this.names.set(name, position)
   }
 
   async finish(baseDir: string): Promise<TaskSpec[]> {
@@ -108,6 +120,7 @@ export class TaskIntake {
         this.problems.push(at(this.labelOf(slot, spec), `user: ${refusal}`))
       }
     }
+    this.problems.push(...this.duplicates)
     if (this.problems.length > 0) throw new DomainError(this.refused ? 'forbidden' : 'invalid', this.problems.join('\n'))
     return specs
   }

@@ -46,6 +46,11 @@ describe('bad input and the daemon boundary', () => {
     await writeFile(join(work.path, 'noexec.sh'), '#!/bin/sh\necho no\n')
     await chmod(join(work.path, 'noexec.sh'), 0o644)
     await writeFile(join(work.path, 'dash.json'), JSON.stringify({ tasks: [{ name: '-x', script: fixture('ok.sh') }] }))
+    await writeFile(join(work.path, 'all-at-once.json'), JSON.stringify({ tasks: [
+      { name: 'a', script: fixture('ok.sh'), priority: 'urgent' },
+      { name: 'b', script: join(work.path, 'missing.sh') },
+      { name: 'b', script: fixture('ok.sh') },
+    ] }))
     await writeFile(join(work.path, 'spawn-failures.json'), JSON.stringify({ tasks: [
       { name: 'nul', script: fixture('ok.sh'), args: ['a\0b'] },
       { name: 'long', script: fixture('ok.sh'), args: ['x'.repeat(131_072)] },
@@ -106,6 +111,11 @@ describe('bad input and the daemon boundary', () => {
     ['a missing --cwd', () => ['add', 'p1', '--script', ok(), '--cwd', join(work.path, 'nowhere')], /^error: cwd: no such folder ".*nowhere"$/m],
     ['a --cwd that is a file', () => ['add', 'p1', '--script', ok(), '--cwd', ok()], /^error: cwd: ".*ok\.sh" is not a folder$/m],
     ['an env name __proto__', () => ['add', 'p1', '--script', ok(), '--env', '__proto__=x'], /^error: env\.__proto__: expected an environment variable name .*, got "__proto__"$/m],
+    ['an apply with a schema error, a missing script and a duplicate name: all three at once', () => ['apply', join(work.path, 'all-at-once.json')], new RegExp([
+      /^error: tasks\[0\] \(a\)\.priority: expected high\|medium\|low, got "urgent"\n/,
+      /tasks\[1\] \(b\)\.script: .*missing\.sh does not exist\n/,
+      /tasks\[2\] \(b\)\.name: duplicate name "b"\n$/,
+    ].map((r) => r.source).join(''))],
     ['an apply whose tasks fail only at spawn, listing every problem', () => ['apply', join(work.path, 'spawn-failures.json')], new RegExp([
       /^error: tasks\[0\] \(nul\)\.args\[0\]: expected a string without NUL bytes, got "a\\u0000b"\n/,
       /tasks\[1\] \(long\)\.args\[0\]: expected at most 131071 bytes, got 131072 bytes\n/,
