@@ -5,16 +5,9 @@ import { symlink, writeFile } from 'node:fs/promises'
 import { describe, it } from 'node:test'
 import { logPath } from '../../src/runtime/log-files.js'
 import { READ_BOUND, readLog, runStderr } from '../../src/runtime/log-reader.js'
-import { tempDir } from '../helpers/temp-dir.js'
+import { withTempDir } from '../helpers/temp-dir.js'
 
-async function withDir(body: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await tempDir()
-  try {
-    await body(dir.path)
-  } finally {
-    await dir.remove()
-  }
-}
+const withDir = withTempDir
 
 const numbered = (count: number, width = 9): string[] => Array.from({ length: count }, (_, i) => `${String(i).padStart(width, '0')}`)
 

@@ -7,18 +7,11 @@ import { PassThrough, Readable } from 'node:stream'
 import { describe, it } from 'node:test'
 import { logPath } from '../../src/runtime/log-files.js'
 import { LogWriter } from '../../src/runtime/log-writer.js'
-import { tempDir } from '../helpers/temp-dir.js'
+import { withTempDir } from '../helpers/temp-dir.js'
 
 const MB = 1024 * 1024
 
-async function withDir(body: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await tempDir()
-  try {
-    await body(dir.path)
-  } finally {
-    await dir.remove()
-  }
-}
+const withDir = withTempDir
 
 /** Numbered 10-byte lines, `count` of them: the same text the burst child writes. */
 function numberedLines(count: number): Buffer {
