@@ -150,7 +150,7 @@ async function readopt(supervisor: Supervisor, spawner: Spawner, adoption: Adopt
   await Promise.all(adoption.unrecorded.map((run) => supervisor.adoptUnrecorded(run)))
   for (const exit of adoption.exits) supervisor.exitedMeanwhile(exit)
   for (const exit of adoption.unrecordedExits) {
-    await supervisor.adoptUnrecorded({ task: exit.task, pid: exit.pid, pidStart: exit.pidStart, cgroup: null, startedAt: exit.startedAt })
+    await supervisor.adoptUnrecorded({ task: exit.task, pid: exit.pid, pidStart: exit.pidStart, cgroup: null, startedAt: exit.startedAt }, false)
     supervisor.exitedMeanwhile(exit)
   }
   for (const exit of adoption.stale) spawner.acknowledge?.(exit.pid, exit.pidStart)

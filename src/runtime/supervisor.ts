@@ -362,9 +362,12 @@ export class Supervisor {
     this.ports.spawner.adopt?.(run, (status) => this.onExit(run.task, status, errStart))
   }
 
-  /** A kept run whose start was never recorded (the daemon died first): recorded now, then watched. */
-  adoptUnrecorded(run: RunInfo): Promise<void> {
-    this.adopt(run)
+  /**
+   * A kept run whose start was never recorded (the daemon died first): recorded now, then watched
+   * (`watch`: false for one that has ended already, whose exit is recorded next).
+   */
+  adoptUnrecorded(run: RunInfo, watch = true): Promise<void> {
+    if (watch) this.adopt(run)
     const started = this.record({ type: 'started', now: run.startedAt, name: run.task, pid: run.pid, pidStart: run.pidStart })
     this.track(started)
     return started
