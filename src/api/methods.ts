@@ -49,6 +49,7 @@ const logsParams = z.strictObject({
   name: z.string({ error: 'expected a task name' }).regex(NAME_PATTERN, { error: 'expected a task name' }),
   lines: count().optional(),
   from: z.strictObject({ out: z.number().int().min(0), err: z.number().int().min(0) }).optional(),
+  timestamps: z.boolean({ error: 'expected true or false' }).optional(),
 })
 const historyParams = z.strictObject({
   task: z.string().optional(),
@@ -159,13 +160,13 @@ export const methods: Record<string, Method> = {
   'tasks.logs': {
     scope: 'read',
     async handle(ctx, params) {
-      const { name, lines, from } = parseOrThrow(logsParams, params)
+      const { name, lines, from, timestamps } = parseOrThrow(logsParams, params)
       const dir = ctx.supervisor.options.logDir
       const known = ctx.supervisor.state.tasks.has(name) || existsSync(logPath(dir, name, 'out')) || existsSync(logPath(dir, name, 'err'))
       if (!known) throw notFound(name)
       const [out, err] = await Promise.all([
-        readLog(dir, name, 'out', lines ?? 100, from?.out),
-        readLog(dir, name, 'err', lines ?? 100, from?.err),
+        readLog(dir, name, 'out', lines ?? 100, from?.out, { timestamps: timestamps === true }),
+        readLog(dir, name, 'err', lines ?? 100, from?.err, { timestamps: timestamps === true }),
       ])
       return { out, err }
     },

@@ -17,6 +17,7 @@ import { LauncherJournal } from './launcher-journal.js'
 import { launcherPaths, MAX_LINE, PROTOCOL_VERSION, type FromLauncher, type LaunchExit, type LaunchRequest, type RunInfo, type ToLauncher } from './launcher-protocol.js'
 import type { LogStream } from './log-files.js'
 import { LogWriter } from './log-writer.js'
+import { markTimesSince } from './log-times.js'
 import { processStartTime } from './proc.js'
 
 /** The environment runs inherit, read once: each read of `process.env` is a call into the C++ side. */
@@ -116,6 +117,7 @@ function writeLog(child: ChildProcess, stream: LogStream, request: LaunchRequest
   if (source === null) return Promise.resolve()
   const { dir, task, policy } = request.logs
   const onError = (error: Error): void => say(`${task} ${stream} log: ${error.message}`)
+  markTimesSince(dir)
   return new LogWriter(source, { dir, task, stream, policy, onError }).done
 }
 

@@ -5,6 +5,7 @@ import { open, type FileHandle } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { DomainError } from '../core/errors.js'
 import { logPath, type LogStream } from './log-files.js'
+import { readTimes, stampLines, timesPath, timesSince } from './log-times.js'
 
 export interface LogChunk {
   text: string
@@ -23,33 +24,63 @@ const TAIL_STEP = 64 * 1024
 // the daemon's user can read). O_NONBLOCK: a FIFO planted there does not hang the open.
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK
 
+export interface ReadOptions {
+  /** Each line prefixed with the time it was written (log-times.ts) and a space. */
+  timestamps?: boolean
+  /** The most bytes an answer carries (tests make it small). */
+  bound?: number
+}
+
+/** Where a piece of the log was read, for prefixing its lines with their times. */
+interface Piece {
+  bytes: Buffer
+  start: number
+  atLineStart: boolean
+}
+
 /**
- * The last `lines` lines of a log, or, with `from`, what follows that offset: at most READ_BOUND bytes,
+ * The last `lines` lines of a log, or, with `from`, what follows that offset: at most `bound` bytes,
  * cut after a line end when there is one, with `more` set when the file goes on.
  */
-export async function readLog(dir: string, task: string, stream: LogStream, lines: number, from?: number, bound = READ_BOUND): Promise<LogChunk> {
+export async function readLog(dir: string, task: string, stream: LogStream, lines: number, from?: number, options: ReadOptions = {}): Promise<LogChunk> {
+  const bound = options.bound ?? READ_BOUND
   const log = await openLog(logPath(dir, task, stream))
   if (log === null) return { text: '', offset: 0 }
+  let read: { piece: Piece; offset: number; more?: boolean }
   try {
-    return from === undefined ? await tail(log.handle, log.size, lines, bound) : await follow(log.handle, log.size, from, bound)
+    read = from === undefined ? await tail(log.handle, log.size, lines, bound) : await follow(log.handle, log.size, from, bound)
   } finally {
     await log.handle.close()
   }
+  const { piece, offset, more } = read
+  let text: string
+  if (options.timestamps === true && piece.bytes.length > 0) {
+    // A file born since birth-dating began has its birth time for its first piece (log-times.ts).
+    const since = await timesSince(dir)
+    const born = since !== null && log.born >= since ? log.born : null
+    text = stampLines(piece.bytes, piece.start, piece.atLineStart, await readTimes(timesPath(dir, task, stream), piece.start, log.size, born))
+  } else {
+    text = piece.bytes.toString('utf8')
+  }
+  return more === true ? { text, offset, more } : { text, offset }
 }
 
-async function follow(handle: FileHandle, size: number, from: number, bound: number): Promise<LogChunk> {
+async function follow(handle: FileHandle, size: number, from: number, bound: number): Promise<{ piece: Piece; offset: number; more?: boolean }> {
   // A file smaller than the offset was rotated (truncated): read it from its start.
   const start = from > size ? 0 : from
-  if (size === start) return { text: '', offset: size }
+  if (size === start) return { piece: { bytes: Buffer.alloc(0), start, atLineStart: true }, offset: size }
   const end = Math.min(size, start + bound)
-  const bytes = await readRange(handle, start, end)
-  if (end === size) return { text: bytes.toString('utf8'), offset: size }
+  // One byte more in front says whether the piece starts a line (for its time).
+  const withBefore = await readRange(handle, Math.max(0, start - 1), end)
+  const atLineStart = start === 0 || withBefore[0] === 0x0a
+  const bytes = start === 0 ? withBefore : withBefore.subarray(1)
+  if (start + bytes.length >= size) return { piece: { bytes, start, atLineStart }, offset: start + bytes.length }
   const cut = cutAfterLine(bytes)
-  return { text: bytes.subarray(0, cut).toString('utf8'), offset: start + cut, more: true }
+  return { piece: { bytes: bytes.subarray(0, cut), start, atLineStart }, offset: start + cut, more: true }
 }
 
 /** Reads backwards TAIL_STEP at a time until the window holds `lines` whole lines or reaches `bound` bytes. */
-async function tail(handle: FileHandle, size: number, lines: number, bound: number): Promise<LogChunk> {
+async function tail(handle: FileHandle, size: number, lines: number, bound: number): Promise<{ piece: Piece; offset: number }> {
   const pieces: Buffer[] = []
   let start = size
   let newlines = 0
@@ -64,17 +95,36 @@ async function tail(handle: FileHandle, size: number, lines: number, bound: numb
   }
   let window = Buffer.concat(pieces)
   // Cut short by the bound: drop the partial line at the front, when there is a whole one after it.
+  let atLineStart = start === 0
   if (start > 0) {
     const firstEnd = window.indexOf(0x0a)
-    if (firstEnd >= 0 && firstEnd < window.length - 1) window = window.subarray(firstEnd + 1)
+    if (firstEnd >= 0 && firstEnd < window.length - 1) {
+      window = window.subarray(firstEnd + 1)
+      start += firstEnd + 1
+      atLineStart = true
+    }
   }
-  const all = window.toString('utf8').split('\n')
-  if (all.at(-1) === '') all.pop()
-  return { text: all.slice(-lines).map((l) => `${l}\n`).join(''), offset: size }
+  // The last `lines` lines: skip line ends from the back (a final one ends the last line, not a new one).
+  let cut = window.length - (window.at(-1) === 0x0a ? 1 : 0)
+  let kept = 0
+  while (kept < lines && cut > 0) {
+    const newline = window.lastIndexOf(0x0a, cut - 1)
+    kept += 1
+    cut = newline < 0 ? 0 : newline
+    if (newline < 0) break
+  }
+  if (kept === lines && cut > 0) {
+    window = window.subarray(cut + 1)
+    start += cut + 1
+    atLineStart = true
+  }
+  // An unfinished last line is shown ended, as a whole line is.
+  if (window.length > 0 && window.at(-1) !== 0x0a) window = Buffer.concat([window, Buffer.from('\n')])
+  return { piece: { bytes: window, start, atLineStart }, offset: size }
 }
 
 /** The log opened for reading without following a symlink, and its size; null when there is none. */
-async function openLog(path: string): Promise<{ handle: FileHandle; size: number } | null> {
+async function openLog(path: string): Promise<{ handle: FileHandle; size: number; born: number } | null> {
   let handle: FileHandle
   try {
     handle = await open(path, OPEN_FLAGS)
@@ -92,7 +142,7 @@ async function openLog(path: string): Promise<{ handle: FileHandle; size: number
     await handle.close()
     throw new DomainError('forbidden', `${basename(path)}: is not a regular file; refusing to read it as a log`)
   }
-  return { handle, size: stats.size }
+  return { handle, size: stats.size, born: stats.birthtimeMs }
 }
 
 /** Bytes [start, end) of a file (fewer if it shrank meanwhile). */

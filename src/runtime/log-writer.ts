@@ -5,6 +5,7 @@ import { constants } from 'node:fs'
 import { lstat, open, rename, unlink, type FileHandle } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
 import { logPath, type LogPolicy, type LogStream } from './log-files.js'
+import { TimeIndexWriter, timesPath } from './log-times.js'
 
 // O_NOFOLLOW: a symlink planted at the log path is refused (ELOOP), never written through.
 // O_NONBLOCK: a FIFO planted there fails at once (ENXIO) instead of hanging the open; regular files ignore it.
@@ -18,9 +19,12 @@ export interface LogWriterOptions {
   /**
    * Called once, with the first error (a refused or failed open, write or rotation). The rest of the
    * output is then read and dropped: the child keeps writing to a pipe that is drained, never one
-   * that breaks under it.
+   * that breaks under it. Also called, once, if the time index (log-times.ts) cannot be written: the
+   * log goes on without times.
    */
   onError?: (error: Error) => void
+  /** The clock the time index reads (tests fake it). */
+  now?: () => number
 }
 
 export class LogWriter {
@@ -32,6 +36,12 @@ export class LogWriter {
   dropped = 0
   error: Error | null = null
   private handle: FileHandle | null = null
+  /** When each piece was written, for `ctl logs --timestamps`; null once it failed. */
+  private times: TimeIndexWriter | null
+  /** Set while rotating: the new file's index must drop the old file's records. */
+  private rotating = false
+  /** Whether the next byte written starts a line (the first one of a file opened is taken to). */
+  private atLineStart = true
   /** Size of the open file: what was there when it was opened plus what this writer appended. */
   private size = 0
 
@@ -40,6 +50,7 @@ export class LogWriter {
     if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) throw new Error(`maxBytes: expected a whole number of bytes >= 1, got ${maxBytes}`)
     if (!Number.isSafeInteger(keep) || keep < 0) throw new Error(`keep: expected a whole number >= 0, got ${keep}`)
     this.path = logPath(options.dir, options.task, options.stream)
+    this.times = new TimeIndexWriter(timesPath(options.dir, options.task, options.stream), maxBytes)
     this.done = this.pump(source)
   }
 
@@ -87,8 +98,25 @@ export class LogWriter {
       if (this.handle === null) await this.openLog()
       if (this.size > 0 && this.size + rest.length > maxBytes) await this.rotate()
       const piece = rest.length <= maxBytes ? rest : rest.subarray(0, cutAt(rest, maxBytes))
+      // Only a piece in which a line starts needs its time kept: a line is dated by its first byte.
+      const newline = piece.indexOf(0x0a)
+      if (this.atLineStart || (newline >= 0 && newline < piece.length - 1)) await this.markTime()
       await this.writeAll(piece)
+      this.atLineStart = piece.at(-1) === 0x0a
       rest = rest.subarray(piece.length)
+    }
+  }
+
+  /** Records that what is written next, at the end of the live file, was written now. */
+  private async markTime(): Promise<void> {
+    if (this.times === null) return
+    try {
+      await this.times.mark(this.size, (this.options.now ?? Date.now)())
+    } catch (error) {
+      const times = this.times
+      this.times = null
+      await times.close().catch(() => undefined)
+      this.options.onError?.(new Error(`time index: ${(error as Error).message}; the log goes on without times`))
     }
   }
 
@@ -120,6 +148,11 @@ export class LogWriter {
       if (stats.nlink > 1) throw new Error(`${this.path}: has ${stats.nlink} hard links; refusing to write the log to it`)
       this.size = stats.size
       this.handle = handle
+      this.atLineStart = true
+      // A new or emptied file (rotation included): the old file's times do not date it. One this writer
+      // just created has its birth time for its first piece (log-times.ts); checked, not assumed.
+      const now = (this.options.now ?? Date.now)()
+      if (stats.size === 0) this.times?.restart(stats.birthtimeMs > 0 && Math.abs(stats.birthtimeMs - now) < BIRTH_TOLERANCE_MS, this.rotating)
     } catch (error) {
       await handle.close()
       throw error
@@ -132,6 +165,7 @@ export class LogWriter {
    * followed (a rename moves the link, never writes to what it names, but a planted name is a sign to stop).
    */
   private async rotate(): Promise<void> {
+    this.rotating = true
     await this.close()
     const { keep } = this.options.policy
     for (let i = keep - 1; i >= 1; i -= 1) {
@@ -140,6 +174,7 @@ export class LogWriter {
     }
     if (await isRegularFile(this.path)) await (keep >= 1 ? rename(this.path, `${this.path}.1`) : unlink(this.path))
     await this.openLog()
+    this.rotating = false
   }
 
   private fail(error: Error): void {
@@ -152,9 +187,16 @@ export class LogWriter {
     const handle = this.handle
     this.handle = null
     this.size = 0
-    if (handle !== null) await handle.close()
+    try {
+      if (handle !== null) await handle.close()
+    } finally {
+      await this.times?.close()
+    }
   }
 }
+
+/** How far a new file's birth time may be from the writer's clock to date its first piece. */
+const BIRTH_TOLERANCE_MS = 1000
 
 /** Where to split a chunk too big for one file: after its last line end within the cap, else at the cap. */
 function cutAt(bytes: Buffer, maxBytes: number): number {

@@ -72,6 +72,39 @@ describe('task logs and users through ctl', () => {
     await exited
   })
 
+  it('prints each line with the time it was written, with --timestamps, also with no name and with --follow', { timeout: 30_000 }, async () => {
+    const script = join(work.path, 'paced.sh')
+    await writeFile(script, '#!/bin/sh\necho first\nsleep 0.6\necho second\necho oops >&2\n')
+    await chmod(script, 0o755)
+    const before = Date.now()
+    await daemon.add('paced', ['--script', script])
+    await daemon.waitForType('task.succeeded', 'paced')
+    const after = Date.now()
+    const logs = await daemon.ctl(['logs', 'paced', '--timestamps'])
+    assert.equal(logs.code, 0, logs.stderr)
+    const lines = logs.stdout.split('\n').slice(0, -1).map((line) => /^(\S+) (.*)$/.exec(line))
+    assert.deepEqual(lines.map((m) => m?.[2]), ['first', 'second'], logs.stdout)
+    const [first, second] = lines.map((m) => Date.parse(m?.[1] ?? ''))
+    for (const at of [first, second]) assert.ok((at as number) >= before - 5 && (at as number) <= after + 5, `${logs.stdout}: a time within the run`)
+    assert.ok((second as number) - (first as number) >= 500, `the second line came 0.6 s after the first: ${logs.stdout}`)
+    assert.match(logs.stderr, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z oops\n$/)
+    // Every task's logs: the name first, then the time.
+    const all = await daemon.ctl(['logs', '--timestamps', '--lines', '1'])
+    assert.equal(all.code, 0, all.stderr)
+    assert.match(all.stdout, /^paced +\| \d{4}-\S+Z second$/m)
+    // Following: a later run's lines come stamped too.
+    const child = spawn(process.execPath, [CLI, 'ctl', '--home', home.path, 'logs', 'paced', '--timestamps', '--follow', '--lines', '1'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    follower = child
+    let stdout = ''
+    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()))
+    await waitFor(() => stdout.includes('second'), 'the last line')
+    const lastSeq = daemon.events.at(-1)?.seq ?? 0
+    assert.equal((await daemon.ctl(['run', 'paced'])).code, 0)
+    await daemon.waitForType('task.succeeded', 'paced', (e) => e.seq > lastSeq)
+    await waitFor(() => stdout.split('\n').filter((l) => l !== '').length === 3, 'the second run\'s lines')
+    for (const line of stdout.split('\n').filter((l) => l !== '')) assert.match(line, /^\d{4}-\d\d-\d\dT\S+Z (first|second)$/)
+  })
+
   it('runs a task as --user nobody when the daemon is root', { timeout: 30_000 }, async (t) => {
     if (process.getuid?.() !== 0) {
       t.skip('the daemon is not root')
@@ -127,7 +160,10 @@ describe('log rotation by the daemon', () => {
         await daemon.waitForType('task.succeeded', 'chatty', (e) => e.seq > lastSeq)
       }
       const out = join(logs, 'chatty.out.log')
-      assert.deepEqual((await readdir(logs)).filter((f) => f.startsWith('chatty.')).sort(), ['chatty.err.log', 'chatty.out.log', 'chatty.out.log.1'])
+      assert.deepEqual((await readdir(logs)).filter((f) => f.startsWith('chatty.') && f.includes('.log')).sort(), ['chatty.err.log', 'chatty.out.log', 'chatty.out.log.1'])
+      for (const times of (await readdir(logs)).filter((f) => f.startsWith('chatty.') && f.endsWith('.times'))) {
+        assert.ok((await stat(join(logs, times))).size <= 100, `the time index ${times} keeps to the cap too`)
+      }
       const [live, older] = [await readFile(out, 'utf8'), await readFile(`${out}.1`, 'utf8')]
       assert.ok(live.length <= 100 && older.length <= 100, `files of ${live.length} and ${older.length} bytes, cap 100`)
       assert.ok(live.endsWith('line 20\n'), 'the live log ends with the last run\'s last line')
@@ -140,7 +176,7 @@ describe('log rotation by the daemon', () => {
     await withCappedDaemon(1024 * 1024, 2, async (daemon, logs) => {
       await daemon.add('burst', ['--script', fixture('burst.sh'), '--', '5'])
       await daemon.waitForType('task.succeeded', 'burst')
-      const files = (await readdir(logs)).filter((f) => f.startsWith('burst.out.')).sort()
+      const files = (await readdir(logs)).filter((f) => f.startsWith('burst.out.log')).sort()
       assert.deepEqual(files, ['burst.out.log', 'burst.out.log.1', 'burst.out.log.2'])
       for (const file of files) {
         const { size } = await stat(join(logs, file))

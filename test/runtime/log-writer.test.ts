@@ -85,7 +85,7 @@ describe('log writer', () => {
     const chunks = Array.from({ length: 300 }, () => Buffer.alloc(10_000, 'x'))
     const writer = new LogWriter(Readable.from(chunks), { dir, task: 'k0', stream: 'out', policy: { maxBytes: 64 * 1024, keep: 0 } })
     await writer.done
-    assert.deepEqual(await readdir(dir), ['k0.out.log'])
+    assert.deepEqual(await readdir(dir), ['k0.out.log'], 'no old log kept, and no time index: no line starts after the first byte of a new file')
     // Six 10 KB chunks fit under 64 KB, the seventh starts a new file: the last of 50 files holds six.
     assert.equal((await stat(logPath(dir, 'k0', 'out'))).size, 60_000)
   }))

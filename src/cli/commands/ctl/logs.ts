@@ -1,4 +1,4 @@
-// `ctl logs [NAME] [--lines N] [--follow]`: a task's captured stdout and stderr, or every task's (each
+// `ctl logs [NAME] [--lines N] [--follow] [--timestamps]`: a task's captured stdout and stderr, or every task's (each
 // line prefixed with its task's name, as `pm2 logs` does).
 import type { Argv, CommandModule } from 'yargs'
 import { numeric } from '../../numeric.js'
@@ -12,6 +12,7 @@ interface LogsArgs extends CtlArgs {
   name?: string
   lines?: string
   follow?: boolean
+  timestamps?: boolean
 }
 
 type Logs = { out: LogChunk; err: LogChunk }
@@ -31,11 +32,13 @@ export const logsCommand: CommandModule<CtlArgs, LogsArgs> = {
     y
       .positional('name', { type: 'string' })
       .option('lines', { type: 'string', describe: 'how many of the last lines of each (default 100)' })
-      .option('follow', { type: 'boolean', alias: 'f', describe: 'keep printing what is appended, until interrupted' }) as unknown as Argv<LogsArgs>,
+      .option('follow', { type: 'boolean', alias: 'f', describe: 'keep printing what is appended, until interrupted' })
+      .option('timestamps', { type: 'boolean', alias: 't', describe: 'each line with the time it was written (ISO 8601, UTC)' }) as unknown as Argv<LogsArgs>,
   handler: (argv) =>
     withClient(argv, async (client) => {
-      const lines = argv.lines === undefined ? {} : { lines: numeric(argv.lines) }
-      if (argv.name === undefined) return allLogs(client, lines, argv.follow === true)
+      const stamps = argv.timestamps === true ? { timestamps: true } : {}
+      const lines = { ...stamps, ...(argv.lines === undefined ? {} : { lines: numeric(argv.lines) }) }
+      if (argv.name === undefined) return allLogs(client, lines, stamps, argv.follow === true)
       let logs = await client.call<Logs>('tasks.logs', { name: argv.name, ...lines })
       write(logs)
       if (argv.follow !== true) return
@@ -48,7 +51,7 @@ export const logsCommand: CommandModule<CtlArgs, LogsArgs> = {
         const behind = logs.out.more === true || logs.err.more === true
         if (!behind) await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, FOLLOW_EVERY_MS))])
         if (!open) break
-        logs = await client.call<Logs>('tasks.logs', { name: argv.name, from: { out: logs.out.offset, err: logs.err.offset } })
+        logs = await client.call<Logs>('tasks.logs', { name: argv.name, ...stamps, from: { out: logs.out.offset, err: logs.err.offset } })
         write(logs)
       }
     }),
@@ -64,7 +67,7 @@ interface Followed {
  * Every task's logs, each line prefixed with its task's name: the last lines of each, then (with
  * --follow) what is appended, picking up tasks added meanwhile and dropping removed ones.
  */
-async function allLogs(client: Client, lines: { lines?: number | string | undefined }, follow: boolean): Promise<void> {
+async function allLogs(client: Client, lines: { lines?: number | string | undefined; timestamps?: boolean }, stamps: { timestamps?: boolean }, follow: boolean): Promise<void> {
   const followed = new Map<string, Followed>()
   const names = async (): Promise<string[]> => (await client.call<TaskView[]>('tasks.list')).map((t) => t.name)
   let known = await names()
@@ -91,7 +94,7 @@ async function allLogs(client: Client, lines: { lines?: number | string | undefi
       followed.set(name, state)
       let logs: Logs
       do {
-        logs = await client.call<Logs>('tasks.logs', { name, from: state.offsets })
+        logs = await client.call<Logs>('tasks.logs', { name, ...stamps, from: state.offsets })
         state.offsets = { out: logs.out.offset, err: logs.err.offset }
         writePrefixed(name, width, logs, state)
       } while (logs.out.more === true || logs.err.more === true)
