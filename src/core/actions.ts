@@ -1,8 +1,13 @@
 // Actions: everything that can happen to the queue, as plain data. Time and randomness come inside.
-import type { TaskSpec } from './types.js'
+import type { KillCause, TaskSpec } from './types.js'
 
-/** Why the runtime ended a run; absent when the process ended by itself. */
-export type KillCause = 'stop' | 'timeout' | 'memory' | 'shutdown' | 'remove' | 'restart'
+export type { KillCause } from './types.js'
+
+/** What the monitor measured of one run's process tree. */
+export interface RunSample {
+  pid: number
+  memory: number
+}
 
 export type Action =
   | { type: 'add'; now: number; spec: TaskSpec }
@@ -17,6 +22,10 @@ export type Action =
   | { type: 'clock'; now: number }
   /** A daemon starts: runs recorded as running end as interrupted, but those a launcher kept (`keep`). */
   | { type: 'boot'; now: number; keep?: readonly string[] }
+  /** The daemon is going down: every run is ended (recorded `interrupted`, to resume on the next start). */
+  | { type: 'shutdown'; now: number }
+  /** The monitor measured the running process trees: a run over its memory limit is ended. */
+  | { type: 'sampled'; now: number; samples: readonly RunSample[] }
   | { type: 'started'; now: number; name: string; pid: number; pidStart?: string | null }
   | {
       type: 'exited'
@@ -26,6 +35,10 @@ export type Action =
       pid: number | null
       code: number | null
       signal: string | null
+      /**
+       * What the runtime knows that the core does not: the kernel ended it for its memory limit
+       * (`memory`), or its keeper was lost (`shutdown`). The supervisor's own kills the core knows.
+       */
       cause: KillCause | null
       /** Highest memory of the run's process tree the monitor saw, if it saw any. */
       peakMemory?: number
@@ -44,4 +57,5 @@ export type Action =
 /** What the runtime must do after an action: the only way the core reaches processes. */
 export type Effect =
   | { type: 'spawn'; task: string }
-  | { type: 'kill'; task: string; pid: number; cause: KillCause }
+  /** Signal a run's process group (never a pid whose exit was reported: the runtime guards that). */
+  | { type: 'signal'; task: string; pid: number; signal: 'SIGTERM' | 'SIGKILL' }

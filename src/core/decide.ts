@@ -2,13 +2,13 @@
 import type { Action, Effect, KillCause } from './actions.js'
 import { backoffDelay } from './backoff.js'
 import { plainSpec } from './compact.js'
-import { isUrgent } from './deadline.js'
+import { isUrgent, runWake } from './deadline.js'
 import { DomainError, notFound } from './errors.js'
 import { effectivePriority } from './priority.js'
 import type { State } from './state.js'
 import { isFinished } from './task-record.js'
 import { clampTime } from './time-range.js'
-import type { NewEvent, Outcome, Priority, Task, TaskSpec } from './types.js'
+import type { NewEvent, Outcome, Priority, Stopping, Task, TaskSpec } from './types.js'
 
 export interface Decision {
   events: NewEvent[]
@@ -27,28 +27,25 @@ export function decide(state: State, action: Action): Decision {
     case 'apply':
       return applyFile(state, action.specs, action.prune, action.now)
     case 'remove':
-      return removeTask(existing(state, action.name))
+      return removeTask(state, existing(state, action.name), action.now)
     case 'run':
       return runNow(existing(state, action.name))
     case 'stop':
-      return stopTask(existing(state, action.name))
+      return stopTask(state, existing(state, action.name), action.now)
     case 'restart':
-      return restartTask(existing(state, action.name))
+      return restartTask(state, existing(state, action.name), action.now)
     case 'replay':
       return replay(state, action.name, action.spec, action.now)
     case 'clock':
-      return { events: clockEvents(state, action.now), effects: [] }
+      return clock(state, action.now)
     case 'boot':
       return boot(state, action.now, action.keep ?? [])
-    case 'started': {
-      const task = existing(state, action.name)
-      return {
-        events: [{
-          type: 'run.started', task: action.name, pid: action.pid, pidStart: action.pidStart ?? null, attempt: task.attempts + 1,
-        }],
-        effects: [],
-      }
-    }
+    case 'shutdown':
+      return shutdown(state, action.now)
+    case 'sampled':
+      return sampled(state, action.samples, action.now)
+    case 'started':
+      return started(state, action)
     case 'exited':
       return { events: exitEvents(state, action), effects: [] }
   }
@@ -92,16 +89,38 @@ function applyFile(state: State, specs: TaskSpec[], prune: boolean, now: number)
   if (!prune) return decision
   for (const task of state.tasks.values()) {
     if (names.has(task.spec.name)) continue
-    const removal = removeTask(task)
+    const removal = removeTask(state, task, now)
     decision.events.push(...removal.events)
     decision.effects.push(...removal.effects)
   }
   return decision
 }
 
-function removeTask(task: Task): Decision {
-  const effects: Effect[] = task.pid === null ? [] : [{ type: 'kill', task: task.spec.name, pid: task.pid, cause: 'remove' }]
-  return { events: [{ type: 'task.removed', task: task.spec.name }], effects }
+/** A running task's process is ended first (its run outlives the task until it has exited). */
+function removeTask(state: State, task: Task, now: number): Decision {
+  const ended = task.pid === null ? none() : ending(state, task.spec.name, task.pid, task.stopping, 'remove', now)
+  return { events: [...ended.events, { type: 'task.removed', task: task.spec.name }], effects: ended.effects }
+}
+
+/** What a cause that a user gives says about a run: its outcome is `stopped`, whatever was ending it before. */
+const USER_CAUSES: ReadonlySet<KillCause> = new Set(['stop', 'remove', 'restart'])
+
+/**
+ * End a run: SIGTERM now, SIGKILL at the kill timeout (the clock decides it then). A run already being
+ * ended keeps its signals; a user's stop, remove or restart still becomes its cause (the user's word
+ * on what follows: no retry after a stop, even of a run that was timing out).
+ */
+function ending(state: State, name: string, pid: number, current: Stopping | null, cause: KillCause, now: number): Decision {
+  if (current === null) {
+    const killAt = isoTime(now + state.config.killTimeoutMs)
+    return {
+      events: [{ type: 'run.stopping', task: name, pid, cause, signal: 'SIGTERM', killAt }],
+      effects: [{ type: 'signal', task: name, pid, signal: 'SIGTERM' }],
+    }
+  }
+  if (!USER_CAUSES.has(cause) || current.cause === cause) return none()
+  const killAt = current.killAt === null ? null : isoTime(current.killAt)
+  return { events: [{ type: 'run.stopping', task: name, pid, cause, signal: null, killAt }], effects: [] }
 }
 
 function runNow(task: Task): Decision {
@@ -120,33 +139,103 @@ function replay(state: State, name: string, spec: TaskSpec, now: number): Decisi
 }
 
 /** A running task's process is ended (outcome `stopped`) and it falls due again at once; else it runs. */
-function restartTask(task: Task): Decision {
-  if (task.pid !== null) return { events: [], effects: [{ type: 'kill', task: task.spec.name, pid: task.pid, cause: 'restart' }] }
+function restartTask(state: State, task: Task, now: number): Decision {
+  if (task.pid !== null) return ending(state, task.spec.name, task.pid, task.stopping, 'restart', now)
   if (task.state === 'ready') return { events: [], effects: [] }
   return { events: [{ type: 'task.due', task: task.spec.name, reason: 'manual' }], effects: [] }
 }
 
-function stopTask(task: Task): Decision {
+function stopTask(state: State, task: Task, now: number): Decision {
   const name = task.spec.name
-  if (task.pid !== null) return { events: [], effects: [{ type: 'kill', task: name, pid: task.pid, cause: 'stop' }] }
+  if (task.pid !== null) return ending(state, name, task.pid, task.stopping, 'stop', now)
   if (isFinished(task)) throw new DomainError('conflict', `task "${name}" is not running (it is ${task.state})`)
   return { events: [{ type: 'task.stopped', task: name }], effects: [] }
 }
 
-/** Tasks whose time has come: they fall due, or their deadline window opens. O(k) for k of them. */
-function clockEvents(state: State, now: number): NewEvent[] {
-  const events: NewEvent[] = []
+/**
+ * Tasks whose time has come: they fall due, their deadline window opens, their run reaches its
+ * timeout, or a run being ended is owed its SIGKILL. O(k) for k of them.
+ */
+function clock(state: State, now: number): Decision {
+  const decision = none()
   const woken = [...state.timers.ordered((t) => (t.wakeAt as number) <= now)]
   for (const task of woken) {
     const name = task.spec.name
     if ((task.state === 'scheduled' || task.state === 'retrying') && task.dueAt <= now) {
-      events.push({ type: 'task.due', task: name, reason: task.state === 'scheduled' ? 'date' : 'backoff' })
+      decision.events.push({ type: 'task.due', task: name, reason: task.state === 'scheduled' ? 'date' : 'backoff' })
     }
     if (!task.bumped && isUrgent(task, now, state.config.urgencyMs)) {
-      events.push({ type: 'task.priority', task: name, from: task.priority, to: 'high', reason: 'deadline' })
+      decision.events.push({ type: 'task.priority', task: name, from: task.priority, to: 'high', reason: 'deadline' })
     }
+    if (task.pid !== null) add(decision, runClock(state, task, task.pid, now))
   }
-  return events
+  for (const orphan of state.orphans.values()) {
+    if (orphan.killAt !== null && orphan.killAt <= now) add(decision, killNow(orphan.task, orphan.pid, orphan.cause))
+  }
+  return decision
+}
+
+/** A running task at its wake: its SIGKILL is due, or its timeout has come. */
+function runClock(state: State, task: Task, pid: number, now: number): Decision {
+  const { stopping } = task
+  if (stopping !== null) return stopping.killAt !== null && stopping.killAt <= now ? killNow(task.spec.name, pid, stopping.cause) : none()
+  const timeoutAt = runWake(task)
+  return timeoutAt !== null && timeoutAt <= now ? ending(state, task.spec.name, pid, null, 'timeout', now) : none()
+}
+
+/** The SIGKILL that follows a SIGTERM left unanswered for the kill timeout; nothing is owed after it. */
+function killNow(name: string, pid: number, cause: KillCause): Decision {
+  return {
+    events: [{ type: 'run.stopping', task: name, pid, cause, signal: 'SIGKILL', killAt: null }],
+    effects: [{ type: 'signal', task: name, pid, signal: 'SIGKILL' }],
+  }
+}
+
+function add(into: Decision, more: Decision): void {
+  into.events.push(...more.events)
+  into.effects.push(...more.effects)
+}
+
+/** The daemon goes down: every run is ended, to be recorded `interrupted` (a user's stop in progress stays one). */
+function shutdown(state: State, now: number): Decision {
+  const decision = none()
+  for (const task of state.running) {
+    if (task.pid !== null) add(decision, ending(state, task.spec.name, task.pid, task.stopping, 'shutdown', now))
+  }
+  return decision
+}
+
+/** Where the kernel does not hold a run to its memory limit, the monitor's samples do. */
+function sampled(state: State, samples: readonly { pid: number; memory: number }[], now: number): Decision {
+  const decision = none()
+  if (samples.length === 0) return decision
+  const byPid = new Map(samples.map((s) => [s.pid, s.memory]))
+  for (const task of state.running) {
+    const memory = task.pid === null ? undefined : byPid.get(task.pid)
+    const limit = task.spec.memoryBytes
+    if (memory === undefined || limit === null || memory <= limit || task.pid === null) continue
+    add(decision, ending(state, task.spec.name, task.pid, task.stopping, 'memory', now))
+  }
+  return decision
+}
+
+/**
+ * A launch reported its pid. A task stopped while its launch was under way has the run logged and
+ * ended at once; one removed meanwhile (perhaps added again since: that is another task) has it ended.
+ */
+function started(state: State, action: Extract<Action, { type: 'started' }>): Decision {
+  const { name, pid } = action
+  const task = state.tasks.get(name)
+  const asked = state.starting.get(name)
+  if (task === undefined || (asked !== undefined && asked !== task)) {
+    const run: NewEvent[] = task === undefined ? [{ type: 'run.started', task: name, pid, pidStart: action.pidStart ?? null, attempt: 1 }] : []
+    const ended = ending(state, name, pid, null, 'remove', action.now)
+    return { events: [...run, ...ended.events], effects: ended.effects }
+  }
+  const run: NewEvent = { type: 'run.started', task: name, pid, pidStart: action.pidStart ?? null, attempt: task.attempts + 1 }
+  if (task.state !== 'stopped') return { events: [run], effects: [] }
+  const ended = ending(state, name, pid, null, 'stop', action.now)
+  return { events: [run, ...ended.events], effects: ended.effects }
 }
 
 /**
@@ -173,8 +262,12 @@ function outcomeOf(code: number | null, signal: string | null, cause: KillCause 
   return signal !== null ? 'killed' : 'failed'
 }
 
-function exitEvents(state: State, action: Extract<Action, { type: 'exited' }>): NewEvent[] {
-  const task = runOwner(state, action)
+function exitEvents(state: State, reported: Extract<Action, { type: 'exited' }>): NewEvent[] {
+  const task = runOwner(state, reported)
+  // Why the supervisor ended it, if it did: from the state (a daemon started since knows it too), else
+  // what the runtime saw (the kernel's memory limit, a lost keeper).
+  const orphan = reported.pid === null ? undefined : state.orphans.get(reported.pid)
+  const action = { ...reported, cause: task?.stopping?.cause ?? orphan?.cause ?? reported.cause }
   const outcome = outcomeOf(action.code, action.signal, action.cause, action.error)
   const started = task?.runStartedAt ?? action.now
   const why = causeText(task, outcome, action)

@@ -9,22 +9,16 @@ export interface Plan {
   blocked: Blocked | null
 }
 
-/** Runs the state does not show yet or any more, which still take a slot. */
-export interface InFlight {
-  /** Due tasks whose process is being started: not to be started again, and counted as running. */
-  starting: ReadonlySet<string>
-  /** Processes still ending whose task is gone (removed). */
-  draining: number
-}
-
-const NONE: InFlight = { starting: new Set(), draining: 0 }
-
-export function plan(state: State, resources: Resources, limits: Limits, inFlight: InFlight = NONE): Plan {
+/**
+ * The due tasks to start now. Runs the state does not show as running take a slot too: launches not
+ * yet reported (`starting`: not started again either) and runs still ending whose task was removed.
+ */
+export function plan(state: State, resources: Resources, limits: Limits): Plan {
   const effects: Effect[] = []
   let reserved = 0
-  const busy = state.running.size + inFlight.starting.size + inFlight.draining
+  const busy = state.running.size + state.starting.size + state.orphans.size
   for (const task of state.ready.ordered()) {
-    if (inFlight.starting.has(task.spec.name)) continue
+    if (state.starting.has(task.spec.name)) continue
     // One that can never fit waits without holding the queue (its waitingReason says why).
     if (neverFits(task, limits) !== null) continue
     const reason = admissionBlock(task, busy + effects.length, reserved, resources, limits)

@@ -3,6 +3,7 @@ import { index, unindex, type State } from './state.js'
 import { applyEvent, fromRecord, newTask, type TaskRecord } from './task-record.js'
 import type { TaskEvent } from './types.js'
 
+
 export function reduce(state: State, logged: TaskEvent): State {
   state.seq = Math.max(state.seq, logged.seq)
   if (logged.type === 'task.added') {
@@ -12,8 +13,13 @@ export function reduce(state: State, logged: TaskEvent): State {
     return state
   }
   const event = logged.type === 'task.updated' ? { ...logged, spec: state.interner.spec(logged.spec) } : logged
+  if (event.type === 'run.started' || (event.type === 'run.exited' && event.pid === null)) state.starting.delete(event.task)
+  if (event.type === 'run.exited' && event.pid !== null) state.orphans.delete(event.pid)
   const task = state.tasks.get(event.task)
-  if (task === undefined) return state // e.g. the exit of a run whose task was removed
+  if (task === undefined || (event.type === 'run.stopping' && task.pid !== event.pid)) {
+    orphanEvent(state, event)
+    return state
+  }
   unindex(state, task)
   applyEvent(task, event)
   if (task.pid === null) state.running.delete(task)
@@ -21,8 +27,26 @@ export function reduce(state: State, logged: TaskEvent): State {
   if (event.type === 'task.removed') {
     state.tasks.delete(event.task)
     state.running.delete(task)
+    // Its run goes on until it has ended: it keeps its slot, and the core still owes it a SIGKILL.
+    if (task.pid !== null) {
+      const { cause, killAt } = task.stopping ?? { cause: 'remove' as const, killAt: null }
+      state.orphans.set(task.pid, { task: task.spec.name, pid: task.pid, cause, killAt })
+    }
   } else index(state, task)
   return state
+}
+
+/** An event about a run whose task is gone: a run being ended after its task was removed. */
+function orphanEvent(state: State, event: TaskEvent): void {
+  if (event.type === 'run.stopping') {
+    const killAt = event.killAt === null ? null : Date.parse(event.killAt)
+    state.orphans.set(event.pid, { task: event.task, pid: event.pid, cause: event.cause, killAt })
+    // The launch of a task removed (and perhaps added again) while it started is over: it is this run.
+    const asked = state.starting.get(event.task)
+    if (asked !== undefined && asked !== state.tasks.get(event.task)) state.starting.delete(event.task)
+  } else if (event.type === 'run.exited' && event.pid !== null) {
+    state.orphans.delete(event.pid)
+  }
 }
 
 /** Load a stored task record into the state (boot), as it was when last written. */

@@ -4,7 +4,7 @@ import { IndexedHeap } from './heap.js'
 import { startsBefore } from './order.js'
 import { DEFAULT_BACKOFF } from './backoff.js'
 import { Interner } from './compact.js'
-import type { BackoffPolicy, Task } from './types.js'
+import type { BackoffPolicy, KillCause, Task } from './types.js'
 
 export interface CoreConfig {
   /** How long before its deadline a task is bumped to high. */
@@ -12,9 +12,21 @@ export interface CoreConfig {
   backoff: BackoffPolicy
   /** A service (restart: always) that ran at least this long restarts without waiting. */
   stableMs: number
+  /** Time between the SIGTERM that ends a run and the SIGKILL that follows if it is still there. */
+  killTimeoutMs: number
 }
 
-export const DEFAULT_CORE_CONFIG: CoreConfig = { urgencyMs: DEFAULT_URGENCY_MS, backoff: DEFAULT_BACKOFF, stableMs: 10_000 }
+export const DEFAULT_CORE_CONFIG: CoreConfig = {
+  urgencyMs: DEFAULT_URGENCY_MS, backoff: DEFAULT_BACKOFF, stableMs: 10_000, killTimeoutMs: 5000,
+}
+
+/** A run still ending whose task is gone (removed): it holds a slot, and its SIGKILL is still owed. */
+export interface Orphan {
+  task: string
+  pid: number
+  cause: KillCause
+  killAt: number | null
+}
 
 export interface State {
   readonly config: CoreConfig
@@ -25,6 +37,14 @@ export interface State {
   readonly timers: IndexedHeap<Task>
   /** Tasks with a process now. */
   readonly running: Set<Task>
+  /**
+   * Launches asked for and not yet reported (`starting`: the launch was asked, its pid is not known),
+   * by name, with the task they were asked for. Not logged: a start is logged once it has a pid, and a
+   * daemon that dies first finds the run with its launcher (adoption) or its environment marker.
+   */
+  readonly starting: Map<string, Task>
+  /** Runs being ended whose task was removed, by pid. */
+  readonly orphans: Map<number, Orphan>
   /** Shares the repeated parts of definitions between tasks. */
   readonly interner: Interner
   /** Seq of the last event applied. */
@@ -44,9 +64,16 @@ export function createState(config: Partial<CoreConfig> = {}): State {
       set: (t, pos) => (t.timerPos = pos),
     }),
     running: new Set(),
+    starting: new Map(),
+    orphans: new Map(),
     interner: new Interner(),
     seq: 0,
   }
+}
+
+/** A launch was asked for this task: it is `starting` until its pid (or its failure) is logged. */
+export function launching(state: State, task: Task): void {
+  state.starting.set(task.spec.name, task)
 }
 
 /** Take a task out of both queues before its ordering fields change. */
@@ -64,5 +91,9 @@ export function index(state: State, task: Task): void {
 
 /** The earliest moment at which the clock alone changes anything, or null if nothing waits. */
 export function nextEventAt(state: State): number | null {
-  return state.timers.peek()?.wakeAt ?? null
+  let next = state.timers.peek()?.wakeAt ?? null
+  for (const orphan of state.orphans.values()) {
+    if (orphan.killAt !== null && (next === null || orphan.killAt < next)) next = orphan.killAt
+  }
+  return next
 }

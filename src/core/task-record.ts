@@ -1,6 +1,6 @@
 // Creating tasks and applying one event to one task: the per-task half of the reducer.
 import { effectivePriority } from './priority.js'
-import type { Outcome, Priority, Task, TaskEvent, TaskSpec, TaskState } from './types.js'
+import type { Outcome, Priority, Stopping, Task, TaskEvent, TaskSpec, TaskState } from './types.js'
 
 const FINISHED: ReadonlySet<TaskState> = new Set(['succeeded', 'failed', 'stopped'])
 
@@ -9,11 +9,11 @@ export function isFinished(task: TaskRecord): boolean {
 }
 
 /** The fields of a task that keep their default until it first runs, fails or is bumped. */
-type Extras = Pick<Task, 'bumped' | 'consecutiveFailures' | 'retryStep' | 'attempts' | 'lastExitCode' | 'lastOutcome' | 'pid' | 'pidStart' | 'runStartedAt' | 'rearm' | 'peakMemory'>
+type Extras = Pick<Task, 'bumped' | 'consecutiveFailures' | 'retryStep' | 'attempts' | 'lastExitCode' | 'lastOutcome' | 'pid' | 'pidStart' | 'runStartedAt' | 'rearm' | 'peakMemory' | 'stopping'>
 
 const NO_EXTRAS: Readonly<Extras> = Object.freeze({
   bumped: false, consecutiveFailures: 0, retryStep: 0, attempts: 0, lastExitCode: null, lastOutcome: null, pid: null,
-  pidStart: null, runStartedAt: null, rearm: false, peakMemory: null,
+  pidStart: null, runStartedAt: null, rearm: false, peakMemory: null, stopping: null,
 })
 
 /** The record of a task just added: scheduled, never run. */
@@ -44,6 +44,7 @@ export function recordOf(task: Task): TaskRecord {
     runStartedAt: task.runStartedAt,
     rearm: task.rearm,
     peakMemory: task.peakMemory,
+    stopping: task.stopping,
   }
 }
 
@@ -65,6 +66,7 @@ export function fromRecord(r: TaskRecord, spec: TaskSpec): Task {
   task.runStartedAt = r.runStartedAt
   task.rearm = r.rearm
   task.peakMemory = r.peakMemory
+  task.stopping = r.stopping
   return task
 }
 
@@ -122,6 +124,8 @@ class LiveTask implements Task {
   set rearm(value: boolean) { this.change('rearm', value) }
   get peakMemory(): number | null { return this.more.peakMemory }
   set peakMemory(value: number | null) { this.change('peakMemory', value) }
+  get stopping(): Stopping | null { return this.more.stopping }
+  set stopping(value: Stopping | null) { this.change('stopping', value) }
 
   toJSON(): TaskRecord {
     return recordOf(this)
@@ -172,6 +176,11 @@ export function applyEvent(task: TaskRecord, event: TaskEvent): void {
       task.pidStart = event.pidStart
       task.attempts = event.attempt
       task.runStartedAt = time
+      task.stopping = null
+      return
+    case 'run.stopping':
+      if (event.pid !== task.pid) return
+      task.stopping = { cause: event.cause, killAt: event.killAt === null ? null : Date.parse(event.killAt) }
       return
     case 'run.exited':
       // The exit of an older run (a task of the same name since removed and added again) is not this task's.
@@ -179,6 +188,7 @@ export function applyEvent(task: TaskRecord, event: TaskEvent): void {
       task.pid = null
       task.pidStart = null
       task.runStartedAt = null
+      task.stopping = null
       if (event.peakMemory !== undefined) task.peakMemory = Math.max(task.peakMemory ?? 0, event.peakMemory)
       task.lastExitCode = event.code
       task.lastOutcome = event.outcome

@@ -13,6 +13,18 @@ export type TaskState = 'scheduled' | 'ready' | 'running' | 'retrying' | 'succee
  */
 export type Outcome = 'succeeded' | 'failed' | 'timeout' | 'killed' | 'interrupted' | 'stopped'
 
+/**
+ * Why the supervisor ends a run: a user's stop, remove or restart, its timeout, its memory limit, the
+ * daemon's shutdown (the run is `interrupted`, to resume on the next start).
+ */
+export type KillCause = 'stop' | 'timeout' | 'memory' | 'shutdown' | 'remove' | 'restart'
+
+/** A run being ended: why, and when SIGKILL follows the SIGTERM it was sent (null once sent). */
+export interface Stopping {
+  cause: KillCause
+  killAt: number | null
+}
+
 /** Retry timing: wait base * factor^(n-1), jittered by at most ±20 %, never above cap. */
 export interface BackoffPolicy {
   baseMs: number
@@ -71,6 +83,8 @@ export interface Task {
   rearm: boolean
   /** Highest memory of its process tree seen in any run, in bytes: its admission estimate. */
   peakMemory: number | null
+  /** Its run is being ended, and why: the run's outcome follows from it, whoever reports the exit. */
+  stopping: Stopping | null
   /** Position in the ready heap and the timer heap (-1 when absent); owned by the heaps. */
   readyPos: number
   timerPos: number
@@ -91,6 +105,12 @@ export type TaskEvent =
   | (EventBase & { type: 'task.due'; reason: 'date' | 'backoff' | 'manual' | 'interrupted' | 'restart' })
   | (EventBase & { type: 'task.priority'; from: Priority; to: Priority; reason: 'deadline' | 'failures' })
   | (EventBase & { type: 'run.started'; pid: number; attempt: number; pidStart: string | null })
+  /**
+   * The supervisor ends a run: `signal` sent to its process group now (null: none, only the cause
+   * changed: a user stopped a run that was timing out); SIGKILL follows at `killAt` if it is still
+   * there (null: it was sent). Logged so that a daemon started meanwhile knows why and goes on.
+   */
+  | (EventBase & { type: 'run.stopping'; pid: number; cause: KillCause; signal: 'SIGTERM' | 'SIGKILL' | null; killAt: string | null })
   | (EventBase & {
       type: 'run.exited'
       /** The run's pid; null when the spawn failed. Only that run's task record is changed by it. */

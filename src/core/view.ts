@@ -31,6 +31,8 @@ export interface TaskView {
   envNames: string[]
   /** When its current run started (null unless running). */
   runStartedAt: string | null
+  /** Its run is being ended: why, and when SIGKILL follows if it is still there (null once sent). */
+  stopping: { cause: string; killAt: string | null } | null
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString()
@@ -63,5 +65,6 @@ export function taskView(task: Task, waitingReason: string | null): TaskView {
     tz: spec.cronTz,
     envNames: Object.keys(spec.env),
     runStartedAt: task.runStartedAt === null ? null : iso(task.runStartedAt),
+    stopping: task.stopping === null ? null : { cause: task.stopping.cause, killAt: task.stopping.killAt === null ? null : iso(task.stopping.killAt) },
   }
 }

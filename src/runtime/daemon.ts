@@ -67,7 +67,7 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
     const kept = (await spawner.attach?.()) ?? { runs: [], exits: [] }
     // A boot that fails from here on leaves the runs to the launcher, for the next daemon.
     closers.push(async () => spawner.detach?.())
-    const state = createState({ urgencyMs: settings.urgencyMs, backoff: settings.backoff, stableMs: settings.stableMs })
+    const state = createState({ urgencyMs: settings.urgencyMs, backoff: settings.backoff, stableMs: settings.stableMs, killTimeoutMs: settings.killTimeoutMs })
     state.seq = store.lastSeq
     await store.forEachTask((task) => restore(state, task))
     const adoption = planAdoption(state, kept)

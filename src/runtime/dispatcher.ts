@@ -1,5 +1,5 @@
 // The one dispatcher: actions in, one at a time; events logged in one atomic batch, then reduced.
-import type { Action } from '../core/actions.js'
+import type { Action, Effect } from '../core/actions.js'
 import { decide, type Decision } from '../core/decide.js'
 import { DomainError } from '../core/errors.js'
 import { reduce } from '../core/reducer.js'
@@ -23,6 +23,11 @@ function stampInPlace(events: NewEvent[], first: number, now: number): TaskEvent
     event.time = time
   }
   return stamped
+}
+
+/** The decision a failed `handle` could not log, if it got that far. */
+export function unloggedDecision(error: unknown): Decision | null {
+  return (error as { decision?: Decision } | null)?.decision ?? null
 }
 
 export type EventListener = (events: readonly TaskEvent[]) => void
@@ -64,9 +69,18 @@ export function minimalEvents(state: State, action: Action, error: unknown): New
   return events
 }
 
+/** Carries out effects (signals a run, nothing else: spawns are planned by the tick). */
+export type Executor = (effects: readonly Effect[]) => void
+
 export class Dispatcher {
   private tail: Promise<unknown> = Promise.resolve()
   private readonly listeners = new Set<EventListener>()
+  /**
+   * Where decided effects go, once their events are logged: every way into the log ends here, so no
+   * decision's effects are dropped. Effects of a decision whose events could not be written are not
+   * carried out (the decision did not happen; it is made again once the log can be written).
+   */
+  executor: Executor = () => undefined
   /** Set while writes fail (the last one failed), cleared by the next write that lands. */
   degraded: Degraded | null = null
 
@@ -87,11 +101,30 @@ export class Dispatcher {
     return this.serial(() => this.handle(action))
   }
 
-  /** Decide, log, reduce, notify. Only call from inside `serial`. */
+  /**
+   * Decide, log, reduce, notify, carry out the effects. A refusal (a DomainError from `decide`) is
+   * thrown before anything is written. Only call from inside `serial`.
+   */
   async handle(action: Action): Promise<Decision & { logged: TaskEvent[] }> {
     const decision = decide(this.state, action)
-    const logged = await this.log(this.stamp(decision.events, action.now))
+    let logged: TaskEvent[]
+    try {
+      logged = await this.log(this.stamp(decision.events, action.now))
+    } catch (error) {
+      // The caller may still need to act on what was decided (see `unloggedDecision`).
+      throw Object.assign(error as Error, { decision })
+    }
+    this.carryOut(decision.effects)
     return { ...decision, logged }
+  }
+
+  private carryOut(effects: readonly Effect[]): void {
+    if (effects.length === 0) return
+    try {
+      this.executor(effects)
+    } catch (error) {
+      process.emitWarning(`carrying out effects failed: ${messageOf(error)}`)
+    }
   }
 
   /**
@@ -125,11 +158,14 @@ export class Dispatcher {
   /** A start or exit is never left out: one whose `decide` throws is logged in its minimal form. */
   private async handleIndependent(actions: readonly Action[]): Promise<TaskEvent[]> {
     const stamped: TaskEvent[] = []
+    const effects: Effect[] = []
     let seq = this.nextSeq()
     for (const action of actions) {
       let events: NewEvent[]
       try {
-        events = decide(this.state, action).events
+        const decision = decide(this.state, action)
+        events = decision.events
+        effects.push(...decision.effects)
       } catch (error) {
         process.emitWarning(`deciding a ${action.type} of ${'name' in action ? action.name : '?'} failed: ${messageOf(error)}`)
         events = minimalEvents(this.state, action, error)
@@ -137,7 +173,9 @@ export class Dispatcher {
       stamped.push(...stampInPlace(events, seq, action.now))
       seq += events.length
     }
-    return this.log(stamped)
+    const logged = await this.log(stamped)
+    this.carryOut(effects)
+    return logged
   }
 
   private async log(logged: TaskEvent[]): Promise<TaskEvent[]> {

@@ -1,24 +1,27 @@
-// The runtime loop: each tick logs what the clock changed, starts what the planner admits, ends what
-// overran, and turns every process result back into an action. The only place that touches processes.
-import type { Action, Effect, KillCause } from '../core/actions.js'
+// The runtime loop: each tick logs what the clock changed (the core decides what falls due and which
+// runs end: timeouts, SIGKILLs owed), starts what the planner admits, and turns every process result
+// and measurement back into an action. It carries out decisions; it makes none about a run's life.
+import type { Action, KillCause } from '../core/actions.js'
 import { memoryNeed, type Blocked, type Limits, type Resources } from '../core/admission.js'
 import type { Decision } from '../core/decide.js'
 import { plan } from '../core/planner.js'
-import { nextEventAt, type State } from '../core/state.js'
+import { launching, nextEventAt, type State } from '../core/state.js'
 import type { Task } from '../core/types.js'
 import { nextCronTime } from '../config/cron.js'
-import type { Degraded, Dispatcher } from './dispatcher.js'
+import { unloggedDecision, type Degraded, type Dispatcher } from './dispatcher.js'
 import { fingerprint } from './fingerprint.js'
 import { DEFAULT_LOG_POLICY, logSize, type LogPolicy } from './log-files.js'
 import { runStderr } from './log-reader.js'
 import type { LaunchExit, RunInfo } from './launcher-protocol.js'
+import { Periodic } from './periodic.js'
 import type { Clock, ExitStatus, GroupUsage, Spawner, SystemProbe, UsageProbe } from './ports.js'
+import { Signals } from './signals.js'
 
 export interface SupervisorOptions {
   logDir: string
   logPolicy: LogPolicy
   limits: Limits
-  /** Time between SIGTERM and SIGKILL when a run is ended. */
+  /** Time between SIGTERM and SIGKILL when a run is ended (the core's own setting; used here when the log cannot be written). */
   killTimeoutMs: number
   /** How often the tick samples system CPU and memory and rotates logs while there is work. */
   sampleEveryMs: number
@@ -49,12 +52,6 @@ export interface Ports {
   monitor: UsageProbe
 }
 
-interface Kill {
-  pid: number
-  cause: KillCause
-  killAt: number
-}
-
 /** What the monitor last saw of a run, and the most it ever saw. */
 export interface RunUsage extends GroupUsage {
   pid: number
@@ -71,26 +68,6 @@ export interface Metrics {
   running: { task: string; pid: number; cpu: number; memory: number; peak: number }[]
   /** Null, or why writes fail (the dashboard shows it). */
   degraded: Degraded | null
-}
-
-/** Starts a slow async job at most every `everyMs`, never two at once. */
-class Periodic {
-  private last = -Infinity
-  private busy = false
-  constructor(private readonly what: string) {}
-
-  owed(now: number, everyMs: number): boolean {
-    return !this.busy && now - this.last >= everyMs
-  }
-
-  maybe(now: number, everyMs: number, job: () => Promise<void>): void {
-    if (!this.owed(now, everyMs)) return
-    this.busy = true
-    this.last = now
-    job()
-      .catch((error) => process.emitWarning(`${this.what} failed: ${String(error)}`))
-      .finally(() => (this.busy = false))
-  }
 }
 
 export class Supervisor {
@@ -110,22 +87,16 @@ export class Supervisor {
   private readonly compactor = new Periodic('history compaction')
   /** Memory promised to runs started since the last sample, which the sample cannot see yet. */
   private reserved = 0
-  private readonly kills = new Map<string, Kill>()
+  /** Carries out the core's signal effects, never to a pid reported exited. */
+  private readonly signals: Signals
   /**
    * Starts and exits to log, in the order they were reported: gathered while the dispatcher is busy
    * and logged in one batch, and kept (retried) until their write lands, however long that takes.
    */
   private readonly results: Action[] = []
   private flushing: Promise<void> | null = null
-  /**
-   * Pids whose exit the launcher reported but which are not logged yet: the kernel may give such a pid
-   * to an unrelated process at any moment, so nothing signals them again, whatever the state says.
-   */
-  private readonly exitedPids = new Set<number>()
   /** After a clock write failed, when to try the next (not every tick: each try may reopen the store). */
   private clockRetryAt = -Infinity
-  /** Tasks whose process the launcher is starting: their start is not logged yet. */
-  private readonly starting = new Set<string>()
   /** Starts and exits on their way to the log, for `stopAll` to wait on. */
   private readonly inProgress = new Set<Promise<unknown>>()
 
@@ -133,7 +104,12 @@ export class Supervisor {
     readonly dispatcher: Dispatcher,
     private readonly ports: Ports,
     readonly options: SupervisorOptions,
-  ) {}
+  ) {
+    this.signals = new Signals(ports.spawner)
+    // Every decision's effects, whichever way it reached the log, end here.
+    dispatcher.executor = (effects) => this.signals.execute(effects)
+    dispatcher.subscribe((events) => this.signals.onLogged(events))
+  }
 
   get state(): State {
     return this.dispatcher.state
@@ -152,7 +128,6 @@ export class Supervisor {
    */
   async request(action: Action): Promise<Decision> {
     const decision = await this.logAfterResults(action)
-    this.execute(decision.effects)
     this.kick()
     return decision
   }
@@ -217,7 +192,7 @@ export class Supervisor {
     const now = this.ports.clock.now()
     const state = this.state
     const next = nextEventAt(state)
-    const idle = state.ready.size === 0 && state.running.size === 0 && this.kills.size === 0 && this.starting.size === 0
+    const idle = state.ready.size === 0 && state.running.size === 0 && state.orphans.size === 0 && state.starting.size === 0
     if (!idle || (next !== null && next <= now) || this.sampler.owed(now, this.sampleEvery())) void this.pump()
     // Whether the next tick may come `slowMs` later: nothing runs, nothing falls due before then.
     return idle && this.metricsListeners.size === 0 && (next === null || next > now + slowMs)
@@ -261,14 +236,15 @@ export class Supervisor {
     const waiting = this.degraded !== null && this.results.length > 0
     const next = nextEventAt(this.state)
     if (!waiting && next !== null && next <= now && now >= this.clockRetryAt) {
-      // A clock write that fails is tried again a second later (`degraded` tells why); the tick goes
-      // on, so timeouts and kills are still enforced.
+      // A clock write that fails is tried again a second later (`degraded` tells why). What it decided
+      // waits for the log, but for its kills: a run past its timeout is ended all the same.
       await this.logAfterResults({ type: 'clock', now }).catch((error: unknown) => {
         if (this.degraded === null) throw error
         this.clockRetryAt = now + CLOCK_RETRY_MS
+        this.killUnlogged(error, now)
       })
     }
-    this.enforceLimits(now)
+    this.signals.escalate(now, this.options.killTimeoutMs)
     if (waiting) return
     if (this.state.ready.size === 0) {
       this.blocked = null
@@ -287,12 +263,12 @@ export class Supervisor {
       if (this.stopping || this.holding) return
       const free = this.resources.freeBytes
       const resources = { ...this.resources, freeBytes: free === null ? null : free - this.reserved }
-      const planned = plan(this.state, resources, this.options.limits, { starting: this.starting, draining: this.draining() })
+      const planned = plan(this.state, resources, this.options.limits)
       this.blocked = planned.blocked
       for (const effect of planned.effects) {
         const task = this.state.tasks.get(effect.task)
         if (effect.type !== 'spawn' || task === undefined) continue
-        this.starting.add(effect.task)
+        launching(this.state, task)
         this.track(this.spawn(task).then((action) => this.record(action)))
       }
     })
@@ -317,17 +293,16 @@ export class Supervisor {
   /** `errStart`: where the task's stderr log stood when this run began, so only its own lines are read. */
   private onExit(name: string, status: ExitStatus, errStart: number): void {
     const { pid } = status
-    this.exitedPids.add(pid)
-    const kill = this.kills.get(name)
-    const cause = kill?.pid === pid ? kill.cause : status.interrupted === true ? 'shutdown' : status.oom === true ? 'memory' : null
-    if (kill?.pid === pid) this.kills.delete(name)
+    this.signals.exitReported(pid)
+    // What only the runtime saw; a kill the supervisor decided, the core knows the cause of.
+    const cause: KillCause | null = status.interrupted === true ? 'shutdown' : this.signals.unloggedCause(pid) ?? (status.oom === true ? 'memory' : null)
     const usage = this.usage.get(name)
     if (usage?.pid === pid) this.usage.delete(name)
     // Whatever the script left behind in its group ends with it.
     this.ports.spawner.signalGroup(pid, 'SIGKILL')
     const now = this.ports.clock.now()
     const task = this.state.tasks.get(name)
-    const failed = status.code !== 0 || cause !== null
+    const failed = status.code !== 0 || cause !== null || status.signal !== null
     const done = (failed ? runStderr(this.options.logDir, name, errStart).catch(() => '') : Promise.resolve(''))
       .then((stderr) => {
         return this.record({
@@ -421,14 +396,10 @@ export class Supervisor {
   private async drain(): Promise<void> {
     if (this.results.length === 0) return
     // What is queued now, starts first; what arrives while it is written waits for the next round.
+    // A start nobody wants any more (its task stopped or removed while the launcher started it) is
+    // the core's to end: deciding the start, it ends the run at once.
     const batch = [...this.results.filter((a) => a.type === 'started'), ...this.results.filter((a) => a.type !== 'started')]
     const taken = new Set(batch)
-    // Starts of runs nobody wants any more: their task was stopped or removed while the launcher
-    // started them. Logged like any start (the run exists), then ended at once.
-    const unwanted = batch.filter((a) => {
-      const state = a.type === 'started' ? this.state.tasks.get(a.name)?.state : 'other'
-      return state === undefined || state === 'stopped'
-    })
     try {
       await this.dispatcher.handleAll(batch)
     } finally {
@@ -438,13 +409,8 @@ export class Supervisor {
       const kept = this.results.filter((action) => !done.has(action))
       this.results.splice(0, this.results.length, ...kept)
       for (const action of logged) {
-        // Logged: the state now says what became of them.
-        if (action.type === 'started' || action.type === 'exited') this.starting.delete(action.name)
-        if (action.type === 'exited' && action.pid !== null) this.exitedPids.delete(action.pid)
-      }
-      for (const action of unwanted) {
-        if (!done.has(action) || action.type !== 'started') continue
-        this.kill(action.name, action.pid, this.state.tasks.has(action.name) ? 'stop' : 'remove')
+        // Logged: the state no longer names the pid.
+        if (action.type === 'exited' && action.pid !== null) this.signals.exitLogged(action.pid)
       }
     }
   }
@@ -456,57 +422,34 @@ export class Supervisor {
     return next === null ? {} : { nextAt: next }
   }
 
-  /** Measure every running process tree; a run over its `memory` is ended (outcome killed). */
+  /**
+   * Measure every running process tree (peaks, dashboards). Where the kernel does not hold runs to
+   * their memory limits (no cgroups), the samples of limited runs go to the core, which ends a run over.
+   */
   private async measure(): Promise<void> {
     const runs = [...this.state.running].filter((t): t is Task & { pid: number } => t.pid !== null)
     const measured = await this.ports.monitor.measure(runs.map((t) => t.pid))
+    const limited: { pid: number; memory: number }[] = []
     for (const task of runs) {
       const sample = measured.get(task.pid)
       if (sample === undefined) continue
       const previous = this.usage.get(task.spec.name)
       const peak = Math.max(sample.memory, previous?.pid === task.pid ? previous.peak : 0)
       this.usage.set(task.spec.name, { ...sample, pid: task.pid, peak })
-      // Where the kernel holds the run to its limit (a cgroup), it ends it itself; else the poll does.
-      const limit = this.ports.spawner.kernelMemoryLimit === true ? null : task.spec.memoryBytes
-      if (limit !== null && sample.memory > limit && task.pid !== null) this.kill(task.spec.name, task.pid, 'memory')
+      if (task.spec.memoryBytes !== null) limited.push({ pid: task.pid, memory: sample.memory })
     }
+    if (limited.length === 0 || this.ports.spawner.kernelMemoryLimit === true || this.stopping) return
+    const now = this.ports.clock.now()
+    await this.request({ type: 'sampled', now, samples: limited }).catch((error: unknown) => {
+      if (this.degraded === null) throw error
+      this.killUnlogged(error, now)
+    })
   }
 
-  /** Runs being killed whose task is gone: they still hold a slot until they exit. */
-  private draining(): number {
-    let count = 0
-    for (const [name, kill] of this.kills) if (this.state.tasks.get(name)?.pid !== kill.pid) count += 1
-    return count
-  }
-
-  execute(effects: readonly Effect[]): void {
-    for (const effect of effects) {
-      if (effect.type === 'kill') this.kill(effect.task, effect.pid, effect.cause)
-    }
-  }
-
-  /** SIGTERM the run's group now; the tick sends SIGKILL if it outlives the kill timeout. */
-  kill(name: string, pid: number, cause: KillCause): void {
-    if (this.kills.get(name)?.pid === pid || this.exitedPids.has(pid)) return
-    this.kills.set(name, { pid, cause, killAt: this.ports.clock.now() + this.options.killTimeoutMs })
-    this.ports.spawner.signalGroup(pid, 'SIGTERM')
-  }
-
-  /** Timeouts and overdue kills: checked every tick over the running tasks only. */
-  private enforceLimits(now: number): void {
-    for (const [name, kill] of this.kills) {
-      if (this.exitedPids.has(kill.pid)) {
-        this.kills.delete(name)
-        continue
-      }
-      if (kill.killAt > now) continue
-      if (!this.ports.spawner.signalGroup(kill.pid, 'SIGKILL')) this.kills.delete(name)
-      else kill.killAt = now + this.options.killTimeoutMs
-    }
-    for (const task of this.state.running) {
-      if (task.pid === null || task.runStartedAt === null || task.spec.timeoutMs === null) continue
-      if (now - task.runStartedAt >= task.spec.timeoutMs) this.kill(task.spec.name, task.pid, 'timeout')
-    }
+  /** The kills of a decision the log refused are carried out anyway (signals.ts keeps their causes). */
+  private killUnlogged(error: unknown, now: number): void {
+    const decision = unloggedDecision(error)
+    if (decision !== null) this.signals.executeUnlogged(decision, now)
   }
 
   /**
@@ -518,13 +461,12 @@ export class Supervisor {
     if (alive === undefined) return
     for (const task of this.state.running) {
       // An exit already reported is on its way to the log: it is not lost, and not to be recorded twice.
-      if (task.pid === null || this.exitedPids.has(task.pid) || alive(task.pid)) continue
+      if (task.pid === null || this.signals.hasExited(task.pid) || alive(task.pid)) continue
       const since = gone.get(task.pid) ?? now
       gone.set(task.pid, since)
       if (now - since < this.options.killTimeoutMs) continue
-      this.kills.delete(task.spec.name)
       gone.set(task.pid, Infinity) // recorded once
-      this.exitedPids.add(task.pid) // gone: the kernel may hand the pid out again
+      this.signals.exitReported(task.pid) // gone: the kernel may hand the pid out again
       this.track(this.record({
         type: 'exited', now, name: task.spec.name, pid: task.pid, code: null, signal: null, cause: 'shutdown', jitter: 0,
       }))
@@ -534,19 +476,33 @@ export class Supervisor {
   /** Start nothing more and wait until every start and exit reported so far is logged; leave runs running. */
   async leaveRunning(): Promise<void> {
     this.stopping = true
-    while (this.inProgress.size > 0 || this.starting.size > 0) await Promise.race([...this.inProgress, delay(20)])
+    while (this.inProgress.size > 0 || this.state.starting.size > 0) await Promise.race([...this.inProgress, delay(20)])
     await this.dispatcher.serial(async () => undefined)
   }
 
-  /** End every run (recorded as interrupted, to resume on the next start) and wait for their exits. */
+  /**
+   * End every run (recorded as interrupted, to resume on the next start) and wait for their exits. The
+   * core decides it (`shutdown`) and the SIGKILLs that follow (`clock`); should the log refuse those
+   * writes, the runs are ended all the same (an operator's stop means stop).
+   */
   async stopAll(): Promise<void> {
     this.stopping = true
     const gone = new Map<number, number>()
-    while (this.state.running.size > 0 || this.kills.size > 0 || this.inProgress.size > 0 || this.starting.size > 0) {
+    while (this.state.running.size > 0 || this.state.orphans.size > 0 || this.inProgress.size > 0 || this.state.starting.size > 0) {
       const now = this.ports.clock.now()
-      // Runs whose start was being logged when the stop began are ended as soon as they show.
-      for (const task of this.state.running) if (task.pid !== null) this.kill(task.spec.name, task.pid, 'shutdown')
-      this.enforceLimits(now)
+      // While the log refuses writes, asked again once a second, not on every turn.
+      if (now >= this.clockRetryAt) {
+        try {
+          // Runs whose start was logged after the shutdown was decided are ended as soon as they show.
+          if ([...this.state.running].some((t) => t.pid !== null && t.stopping === null)) await this.request({ type: 'shutdown', now })
+          const next = nextEventAt(this.state)
+          if (next !== null && next <= now) await this.request({ type: 'clock', now })
+        } catch (error) {
+          this.clockRetryAt = now + CLOCK_RETRY_MS
+          this.killUnlogged(error, now)
+        }
+      }
+      this.signals.escalate(now, this.options.killTimeoutMs)
       this.giveUpOnVanished(gone, now)
       await Promise.race([...this.inProgress, delay(20)])
     }

@@ -19,7 +19,7 @@ const SPEC_DEFAULTS = {
 /** The record fields whose default does not depend on the definition (`priority` and `dueAt` do). */
 const RECORD_DEFAULTS = {
   state: 'scheduled', bumped: false, consecutiveFailures: 0, retryStep: 0, attempts: 0, lastExitCode: null,
-  lastOutcome: null, pid: null, pidStart: null, runStartedAt: null, rearm: false, peakMemory: null,
+  lastOutcome: null, pid: null, pidStart: null, runStartedAt: null, rearm: false, peakMemory: null, stopping: null,
 } as const satisfies Partial<TaskRecord>
 
 const SPEC_KEYS = Object.keys(SPEC_DEFAULTS) as (keyof typeof SPEC_DEFAULTS)[]
@@ -125,5 +125,7 @@ export function recordFrom(raw: Json): TaskRecord {
     runStartedAt: r.runStartedAt ?? null,
     rearm: r.rearm ?? RECORD_DEFAULTS.rearm,
     peakMemory: r.peakMemory ?? null,
+    // Not in records before the core decided kills: such a run was not being ended by a record.
+    stopping: r.stopping ?? null,
   }
 }

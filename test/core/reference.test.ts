@@ -181,7 +181,7 @@ function check(cmds: Cmd[], maxConcurrent: number, urgencyMs: number): string[] 
       const t = pick(LIVE, cmd.pick)
       if (t !== undefined) {
         const kill = d.dispatch({ type: 'stop', now: d.now, name: t.name }).effects[0]
-        if (kill?.type === 'kill') d.exit(t.name, { code: null, signal: 'SIGTERM', cause: 'stop' })
+        if (kill?.type === 'signal') d.exit(t.name, { code: null, signal: 'SIGTERM', cause: 'stop' })
         t.state = 'stopped'
       }
     } else {

@@ -164,8 +164,9 @@ test('stop of a running task kills it; its exit brings task.stopped and no retry
   d.startDue()
   const pid = d.task('t').pid as number
   const stop = d.dispatch({ type: 'stop', now: d.now, name: 't' })
-  assert.deepEqual(stop, { events: [], effects: [{ type: 'kill', task: 't', pid, cause: 'stop' }] })
-  const { events } = d.exit('t', { code: null, signal: 'SIGTERM', cause: 'stop' })
+  assert.deepEqual(stop.effects, [{ type: 'signal', task: 't', pid, signal: 'SIGTERM' }])
+  assert.deepEqual(stop.events.map((e) => e.type === 'run.stopping' && [e.cause, e.signal, e.killAt]), [['stop', 'SIGTERM', new Date(d.now + 5000).toISOString()]])
+  const { events } = d.exit('t', { code: null, signal: 'SIGTERM', cause: null })
   assert.deepEqual(brief(events), ['run.exited t', 'task.stopped t'])
   assert.equal(only(events, 'run.exited')[0]?.outcome, 'stopped')
   assert.equal(d.task('t').state, 'stopped')
@@ -188,13 +189,16 @@ test('remove of a running task kills it and drops it; its later exit changes not
   d.startDue()
   const pid = d.task('t').pid as number
   const removal = d.dispatch({ type: 'remove', now: d.now, name: 't' })
-  assert.deepEqual(removal.effects, [{ type: 'kill', task: 't', pid, cause: 'remove' }])
-  assert.deepEqual(brief(removal.events), ['task.removed t'])
+  assert.deepEqual(removal.effects, [{ type: 'signal', task: 't', pid, signal: 'SIGTERM' }])
+  assert.deepEqual(brief(removal.events), ['run.stopping t', 'task.removed t'])
   assert.equal(d.state.tasks.has('t'), false)
   assert.equal(d.state.running.size, 0)
-  const exit = d.dispatch({ type: 'exited', now: d.now, name: 't', pid, code: null, signal: 'SIGTERM', cause: 'remove', jitter: 0 })
+  assert.deepEqual([...d.state.orphans.keys()], [pid], 'its run still ends: it keeps a slot')
+  const exit = d.dispatch({ type: 'exited', now: d.now, name: 't', pid, code: null, signal: 'SIGTERM', cause: null, jitter: 0 })
   assert.deepEqual(brief(exit.events), ['run.exited t'])
+  assert.equal((exit.events[0] as { outcome: string }).outcome, 'stopped')
   assert.equal(d.state.tasks.size, 0)
+  assert.equal(d.state.orphans.size, 0)
 })
 
 test('boot turns runs left running into run.exited interrupted, then task.due, without counting a failure', () => {
@@ -233,8 +237,8 @@ test('apply: identical digests change nothing, a changed digest updates, prune r
   assert.equal(d.task('b').state, 'ready')
   const cPid = d.task('c').pid as number
   const pruned = d.dispatch({ type: 'apply', now: d.now, specs: [spec('b', { priority: 'high' })], prune: true })
-  assert.deepEqual(brief(pruned.events).sort(), ['task.removed a', 'task.removed c'])
-  assert.deepEqual(pruned.effects, [{ type: 'kill', task: 'c', pid: cPid, cause: 'remove' }])
+  assert.deepEqual(brief(pruned.events).sort(), ['run.stopping c', 'task.removed a', 'task.removed c'])
+  assert.deepEqual(pruned.effects, [{ type: 'signal', task: 'c', pid: cPid, signal: 'SIGTERM' }])
   assert.deepEqual([...d.state.tasks.keys()], ['b'])
 })
 
@@ -281,7 +285,10 @@ test('errors: duplicate add is a conflict, unknown names are not_found, nothing 
   for (const type of ['remove', 'run', 'stop'] as const) {
     assert.throws(() => d.dispatch({ type, now: d.now, name: 'ghost' }), (e: unknown) => e instanceof DomainError && e.code === 'not_found')
   }
-  assert.throws(() => decide(createState(), { type: 'started', now: T0, name: 'ghost', pid: 1 }), { code: 'not_found' })
+  // A start for a task that is not there (removed while starting) is no error: the run is ended.
+  const ghost = decide(createState(), { type: 'started', now: T0, name: 'ghost', pid: 1 })
+  assert.deepEqual(ghost.events.map((e) => e.type), ['run.started', 'run.stopping'])
+  assert.deepEqual(ghost.effects, [{ type: 'signal', task: 'ghost', pid: 1, signal: 'SIGTERM' }])
   d.startDue()
   assert.throws(() => d.dispatch({ type: 'run', now: d.now, name: 't' }), { code: 'conflict' })
   assert.equal(d.state.seq, seq + 1, 'only the start was logged')

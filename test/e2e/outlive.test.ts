@@ -19,7 +19,7 @@ describe('runs outlive the daemon', () => {
   })
 
   /** A fresh home and a daemon on it; everything ended and removed after the suite. */
-  async function fresh(): Promise<{ home: string; first: DaemonProcess; restart: () => Promise<DaemonProcess> }> {
+  async function fresh(flags: string[] = []): Promise<{ home: string; first: DaemonProcess; restart: () => Promise<DaemonProcess> }> {
     const dir = await tempDir()
     const daemons: DaemonProcess[] = []
     cleanups.push(async () => {
@@ -27,7 +27,7 @@ describe('runs outlive the daemon', () => {
       await dir.remove()
     })
     const start = async (): Promise<DaemonProcess> => {
-      const daemon = await DaemonProcess.start(dir.path, FLAGS)
+      const daemon = await DaemonProcess.start(dir.path, [...FLAGS, ...flags])
       daemons.push(daemon)
       return daemon
     }
@@ -111,6 +111,28 @@ describe('runs outlive the daemon', () => {
     assert.equal(exited.pid, started.pid)
     assert.equal(exited.outcome, 'timeout')
     assert.ok(exited.durationMs >= 3000 && exited.durationMs < 5000, `ended ${exited.durationMs} ms after its real start`)
+  })
+
+  it('a stop in progress when the daemon dies is carried on by the next: SIGKILL at its time, recorded stopped, no retry', { timeout: 40_000 }, async () => {
+    const { home, first, restart } = await fresh(['--kill-timeout', '3s'])
+    const pids = join(home, 'stubborn.pids')
+    // It ignores SIGTERM: only the SIGKILL that follows ends it.
+    await first.add('stubborn', ['--script', fixture('stubborn.sh'), '--retries', '3', '--', pids])
+    const started = await first.waitForType('run.started', 'stubborn')
+    assert.equal((await first.ctl(['stop', 'stubborn'])).code, 0)
+    const stopping = await first.waitForType('run.stopping', 'stubborn')
+    assert.equal(stopping.cause, 'stop')
+    await first.crash()
+    const second = await restart()
+    assert.equal((await second.task('stubborn')).stopping?.cause, 'stop', 'the new daemon knows the run is being stopped')
+    const exited = await second.waitForType('run.exited', 'stubborn', (e) => e.pid === started.pid, 15_000)
+    assert.equal(exited.outcome, 'stopped')
+    assert.equal(exited.signal, 'SIGKILL')
+    assert.ok(exited.durationMs >= 2500 && exited.durationMs < 6000, `ended by the SIGKILL owed 3 s after the stop, ${exited.durationMs} ms in`)
+    await second.waitForType('task.stopped', 'stubborn')
+    await new Promise((resolve) => setTimeout(resolve, 1500))
+    assert.equal((await second.task('stubborn')).state, 'stopped')
+    assert.equal(second.eventsOf('run.started', 'stubborn').length, 1, 'not started again: a stop is no failure to retry')
   })
 
   it('the launcher goes away by itself once no daemon is there and its runs ended; the next daemon gets their exits', { timeout: 40_000 }, async () => {

@@ -155,7 +155,7 @@ export async function makeSupervisor(options: HarnessOptions = {}) {
   const store = options.store ?? new MemoryStore()
   const limits: Limits = { maxConcurrent: 10, maxCpu: 85, minFreeBytes: 256 * MB, defaultNeedBytes: 64 * MB, ...options.limits }
   const killTimeoutMs = options.killTimeoutMs ?? 2000
-  const state = createState(options.core ?? {})
+  const state = createState({ killTimeoutMs, ...options.core })
   const supervisor = new Supervisor(new Dispatcher(state, store), { clock, spawner, probe, monitor }, {
     ...DEFAULT_SUPERVISOR_TIMING, logDir: dir.path, limits, killTimeoutMs,
   })

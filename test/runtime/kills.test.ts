@@ -82,7 +82,7 @@ test('stop: the run is SIGTERMed, recorded as killed, the task stopped, and no r
   t.after(h.close)
   const run = await startOne(h, { name: 'job', retries: 3 })
   const decision = await h.supervisor.request({ type: 'stop', now: h.clock.now(), name: 'job' })
-  assert.deepEqual(decision.effects, [{ type: 'kill', task: 'job', pid: run.pid, cause: 'stop' }])
+  assert.deepEqual(decision.effects, [{ type: 'signal', task: 'job', pid: run.pid, signal: 'SIGTERM' }])
   await h.settle()
   assert.deepEqual(h.spawner.signalsTo(run.pid), ['SIGTERM'])
   assert.equal(only(h.events('run.exited', 'job'), 'run.exited').outcome, 'stopped', 'a user\'s stop is not a failure')

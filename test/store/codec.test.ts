@@ -22,6 +22,7 @@ const unusualRecord: TaskRecord = {
   spec: unusual, state: 'running', priority: 'high', bumped: true, consecutiveFailures: 2, retryStep: 1, attempts: 3,
   dueAt: 1_800_000_000_999, queuedSeq: 77, lastExitCode: 0, lastOutcome: 'timeout', pid: 4242, pidStart: '12345',
   runStartedAt: 1_800_000_001_000, rearm: true, peakMemory: 0,
+  stopping: { cause: 'stop', killAt: 1_800_000_002_000 },
 }
 
 const specArb: fc.Arbitrary<TaskSpec> = fc.record({
@@ -41,6 +42,7 @@ const recordArb: fc.Arbitrary<TaskRecord> = fc.record({
   lastOutcome: fc.option(fc.constantFrom('succeeded', 'failed', 'timeout', 'killed', 'interrupted', 'stopped' as const)),
   pid: fc.option(fc.integer({ min: 1, max: 4_000_000 })), pidStart: fc.option(fc.string()),
   runStartedAt: fc.option(fc.integer({ min: 0, max: 4e12 })), rearm: fc.boolean(), peakMemory: fc.option(fc.nat()),
+  stopping: fc.option(fc.record({ cause: fc.constantFrom('stop', 'timeout', 'memory', 'shutdown', 'remove', 'restart' as const), killAt: fc.option(fc.integer({ min: 0, max: 4e12 })) })),
 })
 
 describe('stored text (schema 3)', () => {

@@ -35,6 +35,7 @@ export function describeTask(t: StatusView, now = Date.now()): string {
   ]
   if (t.logs !== undefined) rows.push(['stdout log', t.logs.out], ['stderr log', t.logs.err])
   if (t.waitingReason !== null) rows.push(['waiting', t.waitingReason])
+  if (t.stopping !== null) rows.push(['stopping', `${t.stopping.cause}${t.stopping.killAt === null ? ', SIGKILL sent' : `, SIGKILL at ${shortDate(t.stopping.killAt)} if still running`}`])
   return rows.map(([k, v]) => `${`${k}:`.padEnd(14)}${visible(v)}`).join('\n')
 }
 
