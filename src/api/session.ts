@@ -1,7 +1,7 @@
 // One client connection, whatever carries it: requests answered in order of arrival, event streams pushed.
 import { DomainError } from '../core/errors.js'
 import type { TaskEvent } from '../core/types.js'
-import type { Metrics } from '../runtime/supervisor.js'
+import type { Metrics } from '../runtime/resources.js'
 import { z } from 'zod'
 import { got, parseOrThrow, issueMessages } from '../config/validation.js'
 import { allows, type DaemonContext, type Scope } from './context.js'

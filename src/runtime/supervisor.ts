@@ -14,7 +14,9 @@ import { DEFAULT_LOG_POLICY, logSize, type LogPolicy } from './log-files.js'
 import { runStderr } from './log-reader.js'
 import type { LaunchExit, RunInfo } from './launcher-protocol.js'
 import { Periodic } from './periodic.js'
-import type { Clock, ExitStatus, GroupUsage, Spawner, SystemProbe, UsageProbe } from './ports.js'
+import { RunResults } from './run-results.js'
+import type { Clock, ExitStatus, Spawner, SystemProbe, UsageProbe } from './ports.js'
+import { ResourceWatch, type Metrics, type RunUsage } from './resources.js'
 import { Signals } from './signals.js'
 
 export interface SupervisorOptions {
@@ -52,30 +54,10 @@ export interface Ports {
   monitor: UsageProbe
 }
 
-/** What the monitor last saw of a run, and the most it ever saw. */
-export interface RunUsage extends GroupUsage {
-  pid: number
-  peak: number
-}
-
-/** A live sample for dashboards: the machine against the admission limits, and each run's usage. */
-export interface Metrics {
-  time: string
-  cpuPercent: number | null
-  freeBytes: number | null
-  totalBytes: number | null
-  limits: Limits
-  running: { task: string; pid: number; cpu: number; memory: number; peak: number }[]
-  /** Null, or why writes fail (the dashboard shows it). */
-  degraded: Degraded | null
-}
-
 export class Supervisor {
-  resources: Resources = { cpuPercent: null, freeBytes: null }
   blocked: Blocked | null = null
-  readonly usage = new Map<string, RunUsage>()
-  totalBytes: number | null = null
-  private readonly metricsListeners = new Set<(metrics: Metrics) => void>()
+  /** The machine and the runs' process trees, as last sampled. */
+  readonly watch: ResourceWatch
   private pumping = false
   /** Set while the daemon boots: nothing starts yet (see `hold`). */
   private holding = false
@@ -85,20 +67,12 @@ export class Supervisor {
   private readonly sampler = new Periodic('resource sample')
   private readonly measurer = new Periodic('process measure')
   private readonly compactor = new Periodic('history compaction')
-  /** Memory promised to runs started since the last sample, which the sample cannot see yet. */
-  private reserved = 0
   /** Carries out the core's signal effects, never to a pid reported exited. */
   private readonly signals: Signals
-  /**
-   * Starts and exits to log, in the order they were reported: gathered while the dispatcher is busy
-   * and logged in one batch, and kept (retried) until their write lands, however long that takes.
-   */
-  private readonly results: Action[] = []
-  private flushing: Promise<void> | null = null
+  /** Starts and exits on their way to the log, kept until their write lands. */
+  private readonly results: RunResults
   /** After a clock write failed, when to try the next (not every tick: each try may reopen the store). */
   private clockRetryAt = -Infinity
-  /** Starts and exits on their way to the log, for `stopAll` to wait on. */
-  private readonly inProgress = new Set<Promise<unknown>>()
 
   constructor(
     readonly dispatcher: Dispatcher,
@@ -106,9 +80,16 @@ export class Supervisor {
     readonly options: SupervisorOptions,
   ) {
     this.signals = new Signals(ports.spawner)
+    this.watch = new ResourceWatch(ports.probe, ports.monitor, () => ({
+      time: new Date(ports.clock.now()).toISOString(), limits: options.limits, degraded: this.degraded,
+    }))
     // Every decision's effects, whichever way it reached the log, end here.
     dispatcher.executor = (effects) => this.signals.execute(effects)
     dispatcher.subscribe((events) => this.signals.onLogged(events))
+    this.results = new RunResults(dispatcher, options, (action) => {
+      // Logged: the state no longer names the pid.
+      if (action.type === 'exited' && action.pid !== null) this.signals.exitLogged(action.pid)
+    }, () => this.kick())
   }
 
   get state(): State {
@@ -134,7 +115,7 @@ export class Supervisor {
 
   private logAfterResults(action: Action): Promise<Decision> {
     return this.dispatcher.serial(async () => {
-      await this.drain()
+      await this.results.drain()
       return this.dispatcher.handle(action)
     })
   }
@@ -146,35 +127,27 @@ export class Supervisor {
 
   /** Starts and exits reported but not logged yet (waiting for the store, while degraded). */
   get unrecorded(): number {
-    return this.results.length
+    return this.results.size
   }
 
-  async sampleNow(): Promise<void> {
-    const sample = await this.ports.probe.sample()
-    this.resources = { cpuPercent: sample.cpuPercent, freeBytes: sample.freeBytes }
-    this.totalBytes = sample.totalBytes
-    this.reserved = 0
-    if (this.metricsListeners.size > 0) {
-      const metrics = this.metrics()
-      for (const listener of this.metricsListeners) listener(metrics)
-    }
+  get resources(): Resources {
+    return this.watch.resources
+  }
+
+  get usage(): ReadonlyMap<string, RunUsage> {
+    return this.watch.usage
+  }
+
+  sampleNow(): Promise<void> {
+    return this.watch.sampleNow()
   }
 
   metrics(): Metrics {
-    return {
-      time: new Date(this.ports.clock.now()).toISOString(),
-      ...this.resources,
-      totalBytes: this.totalBytes,
-      limits: this.options.limits,
-      running: [...this.usage].map(([task, u]) => ({ task, pid: u.pid, cpu: u.cpu, memory: u.memory, peak: u.peak })),
-      degraded: this.degraded,
-    }
+    return this.watch.metrics()
   }
 
-  /** Be told each new sample (about once a second); returns the way to stop. */
   onMetrics(listener: (metrics: Metrics) => void): () => void {
-    this.metricsListeners.add(listener)
-    return () => this.metricsListeners.delete(listener)
+    return this.watch.onMetrics(listener)
   }
 
   /** Run the tick's work soon, without waiting for the interval. */
@@ -195,14 +168,14 @@ export class Supervisor {
     const idle = state.ready.size === 0 && state.running.size === 0 && state.orphans.size === 0 && state.starting.size === 0
     if (!idle || (next !== null && next <= now) || this.sampler.owed(now, this.sampleEvery())) void this.pump()
     // Whether the next tick may come `slowMs` later: nothing runs, nothing falls due before then.
-    return idle && this.metricsListeners.size === 0 && (next === null || next > now + slowMs)
+    return idle && !this.watch.watched && (next === null || next > now + slowMs)
   }
 
   /** Called whenever work arrives (a request, an exit): the interval returns to full speed. */
   onWake: () => void = () => undefined
 
   private sampleEvery(): number {
-    const busy = this.state.ready.size > 0 || this.state.running.size > 0 || this.metricsListeners.size > 0
+    const busy = this.state.ready.size > 0 || this.state.running.size > 0 || this.watch.watched
     return busy ? this.options.sampleEveryMs : this.options.idleSampleEveryMs
   }
 
@@ -233,7 +206,7 @@ export class Supervisor {
     this.compactor.maybe(now, this.options.compactEveryMs, async () => void (await this.dispatcher.compact(this.options.historyKeep)))
     // While starts or exits wait for the store, nothing new is logged or started before them (the
     // retry kicks the tick once they land): a start that cannot be logged is a run nobody accounts for.
-    const waiting = this.degraded !== null && this.results.length > 0
+    const waiting = this.degraded !== null && this.results.size > 0
     const next = nextEventAt(this.state)
     if (!waiting && next !== null && next <= now && now >= this.clockRetryAt) {
       // A clock write that fails is tried again a second later (`degraded` tells why). What it decided
@@ -261,15 +234,13 @@ export class Supervisor {
   private startDue(): Promise<void> {
     return this.dispatcher.serial(async () => {
       if (this.stopping || this.holding) return
-      const free = this.resources.freeBytes
-      const resources = { ...this.resources, freeBytes: free === null ? null : free - this.reserved }
-      const planned = plan(this.state, resources, this.options.limits)
+      const planned = plan(this.state, this.watch.forAdmission(), this.options.limits)
       this.blocked = planned.blocked
       for (const effect of planned.effects) {
         const task = this.state.tasks.get(effect.task)
         if (effect.type !== 'spawn' || task === undefined) continue
         launching(this.state, task)
-        this.track(this.spawn(task).then((action) => this.record(action)))
+        this.results.track(this.spawn(task).then((action) => this.results.record(action)))
       }
     })
   }
@@ -286,7 +257,7 @@ export class Supervisor {
         ...this.nextSlot(task, now),
       }
     }
-    this.reserved += memoryNeed(task, this.options.limits)
+    this.watch.promise(memoryNeed(task, this.options.limits))
     return { type: 'started', now, name, pid: result.pid, pidStart: result.pidStart }
   }
 
@@ -296,8 +267,7 @@ export class Supervisor {
     this.signals.exitReported(pid)
     // What only the runtime saw; a kill the supervisor decided, the core knows the cause of.
     const cause: KillCause | null = status.interrupted === true ? 'shutdown' : this.signals.unloggedCause(pid) ?? (status.oom === true ? 'memory' : null)
-    const usage = this.usage.get(name)
-    if (usage?.pid === pid) this.usage.delete(name)
+    const usage = this.watch.ended(name, pid)
     // Whatever the script left behind in its group ends with it.
     this.ports.spawner.signalGroup(pid, 'SIGKILL')
     const now = this.ports.clock.now()
@@ -305,17 +275,17 @@ export class Supervisor {
     const failed = status.code !== 0 || cause !== null || status.signal !== null
     const done = (failed ? runStderr(this.options.logDir, name, errStart).catch(() => '') : Promise.resolve(''))
       .then((stderr) => {
-        return this.record({
+        return this.results.record({
           type: 'exited', now, name, pid, code: status.code, signal: status.signal, cause, jitter: jitter(),
           ...(status.endedAt === undefined ? {} : { endedAt: status.endedAt }),
-          ...peakOf(usage?.pid === pid ? usage.peak : undefined, status.peak),
+          ...peakOf(usage?.peak, status.peak),
           ...(task === undefined ? {} : this.nextSlot(task, now)),
           ...(failed ? { stderr, fingerprint: fingerprint(stderr) } : {}),
         })
       })
       // Committed: the launcher may forget the exit (it told it from its journal until now).
       .then(() => (status.interrupted === true ? undefined : this.ports.spawner.acknowledge?.(pid, status.pidStart ?? null)))
-    this.track(done)
+    this.results.track(done)
   }
 
   /**
@@ -343,76 +313,14 @@ export class Supervisor {
    */
   adoptUnrecorded(run: RunInfo, watch = true): Promise<void> {
     if (watch) this.adopt(run)
-    const started = this.record({ type: 'started', now: run.startedAt, name: run.task, pid: run.pid, pidStart: run.pidStart })
-    this.track(started)
+    const started = this.results.record({ type: 'started', now: run.startedAt, name: run.task, pid: run.pid, pidStart: run.pidStart })
+    this.results.track(started)
     return started
   }
 
   /** A run that ended while no daemon was there: its real status, recorded as if it had just been told. */
   exitedMeanwhile(exit: LaunchExit): void {
     this.onExit(exit.task, exit, 0)
-  }
-
-  /** Keep count of work in progress (a start or an exit not logged yet), for `stopAll` to wait on. */
-  private track(work: Promise<unknown>): void {
-    const done = work.catch((error) => process.emitWarning(`recording a run failed: ${String(error)}`))
-    this.inProgress.add(done)
-    void done.finally(() => this.inProgress.delete(done))
-  }
-
-  /**
-   * Starts and exits that arrive together are logged together, once the current turn is over. A
-   * failed write leaves them queued and is tried again after 100 ms, then twice as long each time up
-   * to 5 s (the options say), until it lands: nothing is dropped, and the promise settles only then.
-   */
-  private record(action: Action): Promise<void> {
-    this.results.push(action)
-    this.flushing ??= this.flushUntilLogged()
-    return this.flushing
-  }
-
-  private async flushUntilLogged(): Promise<void> {
-    let wait = this.options.writeRetryFirstMs
-    await new Promise((resolve) => setImmediate(resolve))
-    // No await between the last look at `results` and clearing `flushing`: a result recorded later
-    // starts a new flush.
-    while (this.results.length > 0) {
-      try {
-        await this.dispatcher.serial(() => this.drain())
-      } catch {
-        await delay(wait)
-        wait = Math.min(wait * 2, this.options.writeRetryMostMs)
-      }
-    }
-    this.flushing = null
-    this.kick()
-  }
-
-  /**
-   * Log every queued start and exit, oldest first (a run's start before its exit, whatever order they
-   * were reported in). Each round that is written leaves the queue; a failed write throws with the
-   * rest still queued and nothing of them applied. Only call from inside `serial`.
-   */
-  private async drain(): Promise<void> {
-    if (this.results.length === 0) return
-    // What is queued now, starts first; what arrives while it is written waits for the next round.
-    // A start nobody wants any more (its task stopped or removed while the launcher started it) is
-    // the core's to end: deciding the start, it ends the run at once.
-    const batch = [...this.results.filter((a) => a.type === 'started'), ...this.results.filter((a) => a.type !== 'started')]
-    const taken = new Set(batch)
-    try {
-      await this.dispatcher.handleAll(batch)
-    } finally {
-      const left = new Set(batch)
-      const logged = [...taken].filter((action) => !left.has(action))
-      const done = new Set(logged)
-      const kept = this.results.filter((action) => !done.has(action))
-      this.results.splice(0, this.results.length, ...kept)
-      for (const action of logged) {
-        // Logged: the state no longer names the pid.
-        if (action.type === 'exited' && action.pid !== null) this.signals.exitLogged(action.pid)
-      }
-    }
   }
 
   /** A cron task's next slot after `now`, for the core to schedule it (the core computes no calendars). */
@@ -427,17 +335,7 @@ export class Supervisor {
    * their memory limits (no cgroups), the samples of limited runs go to the core, which ends a run over.
    */
   private async measure(): Promise<void> {
-    const runs = [...this.state.running].filter((t): t is Task & { pid: number } => t.pid !== null)
-    const measured = await this.ports.monitor.measure(runs.map((t) => t.pid))
-    const limited: { pid: number; memory: number }[] = []
-    for (const task of runs) {
-      const sample = measured.get(task.pid)
-      if (sample === undefined) continue
-      const previous = this.usage.get(task.spec.name)
-      const peak = Math.max(sample.memory, previous?.pid === task.pid ? previous.peak : 0)
-      this.usage.set(task.spec.name, { ...sample, pid: task.pid, peak })
-      if (task.spec.memoryBytes !== null) limited.push({ pid: task.pid, memory: sample.memory })
-    }
+    const limited = await this.watch.measure(this.state.running)
     if (limited.length === 0 || this.ports.spawner.kernelMemoryLimit === true || this.stopping) return
     const now = this.ports.clock.now()
     await this.request({ type: 'sampled', now, samples: limited }).catch((error: unknown) => {
@@ -467,7 +365,7 @@ export class Supervisor {
       if (now - since < this.options.killTimeoutMs) continue
       gone.set(task.pid, Infinity) // recorded once
       this.signals.exitReported(task.pid) // gone: the kernel may hand the pid out again
-      this.track(this.record({
+      this.results.track(this.results.record({
         type: 'exited', now, name: task.spec.name, pid: task.pid, code: null, signal: null, cause: 'shutdown', jitter: 0,
       }))
     }
@@ -476,7 +374,7 @@ export class Supervisor {
   /** Start nothing more and wait until every start and exit reported so far is logged; leave runs running. */
   async leaveRunning(): Promise<void> {
     this.stopping = true
-    while (this.inProgress.size > 0 || this.state.starting.size > 0) await Promise.race([...this.inProgress, delay(20)])
+    while (this.results.busy || this.state.starting.size > 0) await this.results.settledOrAfter(20)
     await this.dispatcher.serial(async () => undefined)
   }
 
@@ -488,7 +386,7 @@ export class Supervisor {
   async stopAll(): Promise<void> {
     this.stopping = true
     const gone = new Map<number, number>()
-    while (this.state.running.size > 0 || this.state.orphans.size > 0 || this.inProgress.size > 0 || this.state.starting.size > 0) {
+    while (this.state.running.size > 0 || this.state.orphans.size > 0 || this.results.busy || this.state.starting.size > 0) {
       const now = this.ports.clock.now()
       // While the log refuses writes, asked again once a second, not on every turn.
       if (now >= this.clockRetryAt) {
@@ -504,7 +402,7 @@ export class Supervisor {
       }
       this.signals.escalate(now, this.options.killTimeoutMs)
       this.giveUpOnVanished(gone, now)
-      await Promise.race([...this.inProgress, delay(20)])
+      await this.results.settledOrAfter(20)
     }
     await this.dispatcher.serial(async () => undefined)
   }
@@ -524,4 +422,3 @@ const CLOCK_RETRY_MS = 1000
 /** Uniform in [-1, 1]: the retry wait's jitter, drawn here so the core stays pure. */
 const jitter = (): number => Math.random() * 2 - 1
 
-const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
