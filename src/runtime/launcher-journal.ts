@@ -28,10 +28,14 @@ export class LauncherJournal {
     this.fd = openSync(path, APPEND, 0o600)
   }
 
-  /** Write an exit and wait for the disk: only then may anyone be told of it. */
-  recordExit(exit: LaunchExit): void {
-    this.pending.set(runKey(exit.pid, exit.pidStart), exit)
-    writeSync(this.fd, `${JSON.stringify({ exit })}\n`)
+  /**
+   * Write exits and wait for the disk: only then may anyone be told of them. Exits that end together
+   * share one write and one sync (a group commit): a sync costs ~0.3 ms, per batch instead of per exit.
+   */
+  recordExits(exits: readonly LaunchExit[]): void {
+    if (exits.length === 0) return
+    for (const exit of exits) this.pending.set(runKey(exit.pid, exit.pidStart), exit)
+    writeSync(this.fd, exits.map((exit) => `${JSON.stringify({ exit })}\n`).join(''))
     fsyncSync(this.fd)
   }
 

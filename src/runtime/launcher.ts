@@ -52,7 +52,7 @@ function launch(request: LaunchRequest): void {
     // Named before the run has a pid: a cgroup v2 folder cannot be renamed.
     const cgroup = `run-${process.pid}-${request.id}`
     if (bases !== null && ownCgroup !== null) {
-      run = cgroups.runCgroup(bases, cgroup)
+      run = cgroups.runCgroup(bases, cgroup, request.memoryBytes !== null)
       cgroups.createRun(run)
     }
     const child = start(request, run)
@@ -97,15 +97,25 @@ function say(text: string): void {
   }
 }
 
-/** A run ended: journaled (synced) first, then told to the daemon if one is there. */
+/** Exits of this turn, journaled together at its end. */
+let unjournaled: LaunchExit[] = []
+
+/** A run ended: journaled (synced) first, with the others that ended in the same turn, then told to the daemon if one is there. */
 function finished(exit: LaunchExit): void {
   runs.delete(exit.pid)
+  unjournaled.push(exit)
+  if (unjournaled.length === 1) setImmediate(journalAndTell)
+}
+
+function journalAndTell(): void {
+  const exits = unjournaled
+  unjournaled = []
   try {
-    journal?.recordExit(exit)
+    journal?.recordExits(exits)
   } catch (error) {
-    say(`journaling the exit of ${exit.task} (pid ${exit.pid}) failed: ${(error as Error).message}`)
+    say(`journaling the exits of ${exits.map((e) => `${e.task} (pid ${e.pid})`).join(', ')} failed: ${(error as Error).message}`)
   }
-  send({ exit })
+  for (const exit of exits) send({ exit })
   goIfIdle()
 }
 
@@ -229,7 +239,8 @@ function processAlive(pid: number): boolean {
 
 /** Nothing to keep and nobody to tell: go (the journal stays for the next daemon). */
 function goIfIdle(): void {
-  if (daemon !== null || runs.size > 0) return
+  // An exit not journaled yet is still owed to someone.
+  if (daemon !== null || runs.size > 0 || unjournaled.length > 0) return
   journal?.close()
   // This home's cgroup folders go with the last of its runs (a daemon that died could not remove them).
   if (bases !== null) cgroups.removeBases(bases)
