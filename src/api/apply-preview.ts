@@ -14,7 +14,7 @@ export interface ApplyPreview {
 /** The definition's fields a user wrote (the digest is derived from them). */
 const FIELDS: readonly (keyof TaskSpec)[] = [
   'script', 'args', 'at', 'deadline', 'priority', 'front', 'retries', 'restart', 'cron', 'cronTz', 'backoff',
-  'timeoutMs', 'memoryBytes', 'cwd', 'env', 'user',
+  'timeoutMs', 'expectMs', 'memoryBytes', 'cwd', 'env', 'user',
 ]
 
 /** What `decision` (an apply decided on `state`, not logged) would change. */

@@ -2,8 +2,8 @@
 import { z } from 'zod'
 import { waitingReason } from '../core/admission.js'
 import { DomainError, notFound } from '../core/errors.js'
-import type { Task, TaskSpec } from '../core/types.js'
-import { taskView, type TaskView } from '../core/view.js'
+import { LIVE_STATES, type Task, type TaskSpec } from '../core/types.js'
+import { NO_TIMES, taskView, type TaskView } from '../core/view.js'
 import { got, parseOrThrow } from '../config/validation.js'
 import { NAME_PATTERN } from '../config/task-input.js'
 import { readLog } from '../runtime/log-reader.js'
@@ -15,6 +15,9 @@ import { eventFor } from './redact.js'
 import { daemonInfo } from './daemon-info.js'
 import { applyLabel, TaskIntake } from './task-intake.js'
 import { previewApply } from './apply-preview.js'
+import { forecastOf, forecastRow, timesOf, VIEW_HORIZON_MS } from './forecast-view.js'
+import type { ForecastResult } from '../core/forecast.js'
+import { parseDuration } from '../config/units.js'
 import { decide } from '../core/decide.js'
 import { lookupUser } from '../runtime/users.js'
 
@@ -51,14 +54,24 @@ const logsParams = z.strictObject({
   from: z.strictObject({ out: z.number().int().min(0), err: z.number().int().min(0) }).optional(),
   timestamps: z.boolean({ error: 'expected true or false' }).optional(),
 })
+const forecastParams = z.strictObject({
+  horizon: z.string({ error: 'expected a duration such as 6h' })
+    .refine((text) => { const ms = parseDuration(text); return ms !== null && ms > 0 && ms <= MAX_HORIZON_MS }, { error: 'expected a duration such as 6h, at most 366d' })
+    .optional(),
+})
+/** A forecast further out than a year says nothing a user could act on. */
+const MAX_HORIZON_MS = 366 * 24 * 60 * 60 * 1000
 const historyParams = z.strictObject({
   task: z.string().optional(),
   limit: count().optional(),
 })
 
-export function viewOf(ctx: DaemonContext, task: Task): TaskView & { logs: { out: string; err: string } } {
+/** A task's JSON. `forecast`: one made for many views at once (a list); else one up to this task's start. */
+export function viewOf(ctx: DaemonContext, task: Task, forecast?: ForecastResult): TaskView & { logs: { out: string; err: string } } {
   const { supervisor } = ctx
-  const view = taskView(task, waitingReason(supervisor.state, task, supervisor.resources, ctx.limits, supervisor.blocked))
+  // A finished task has no forecast: none is made for it.
+  const times = !LIVE_STATES.has(task.state) ? NO_TIMES : timesOf(task, forecast ?? forecastOf(ctx, VIEW_HORIZON_MS, task.spec.name))
+  const view = taskView(task, waitingReason(supervisor.state, task, supervisor.resources, ctx.limits, supervisor.blocked), times)
   const dir = supervisor.options.logDir
   return Object.assign(view, { logs: { out: logPath(dir, task.spec.name, 'out'), err: logPath(dir, task.spec.name, 'err') } })
 }
@@ -112,7 +125,17 @@ export const methods: Record<string, Method> = {
     scope: 'read',
     async handle(ctx, params) {
       parseOrThrow(noParams, params)
-      return [...ctx.supervisor.state.tasks.values()].map((task) => viewOf(ctx, task))
+      // One forecast for the whole list (the same moment for every task in it).
+      const forecast = forecastOf(ctx)
+      return [...ctx.supervisor.state.tasks.values()].map((task) => viewOf(ctx, task, forecast))
+    },
+  },
+  'forecast.list': {
+    scope: 'read',
+    async handle(ctx, params) {
+      const { horizon } = parseOrThrow(forecastParams, params ?? {})
+      const horizonMs = horizon === undefined ? VIEW_HORIZON_MS : (parseDuration(horizon) as number)
+      return forecastOf(ctx, horizonMs).rows.map(forecastRow)
     },
   },
   'tasks.get': {

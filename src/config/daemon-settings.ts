@@ -20,6 +20,8 @@ export const daemonSettingsSchema = z.strictObject({
   killTimeout: amount('a duration such as 5s', parseDuration, { positive: true, most: LONGEST }).optional(),
   urgency: amount('a duration such as 5m', parseDuration, { positive: false, most: LONGEST }).optional(),
   stableAfter: amount('a duration such as 10s', parseDuration, { positive: false, most: LONGEST }).optional(),
+  // The forecast's guess for a run whose task has no expected duration yet (learned or `expect`).
+  defaultExpect: amount('a duration such as 1m', parseDuration, { positive: true, most: LONGEST }).optional(),
   backoff: backoffSchema.optional(),
   logMaxSize: amount('a size such as 10M', bytesOf, { positive: true }).optional(),
   historyKeep: z.number({ error: got('a whole number of events from 1000') }).int().min(1000, { error: got('a whole number of events from 1000') }).optional(),
@@ -42,6 +44,8 @@ export interface DaemonSettings {
   killTimeoutMs: number
   urgencyMs: number
   stableMs: number
+  /** The forecast's guess for a run of unknown duration. */
+  defaultExpectMs: number
   backoff: BackoffPolicy
   logMaxBytes: number
   logFiles: number
@@ -54,7 +58,7 @@ export interface DaemonSettings {
 
 export const DEFAULT_SETTINGS: DaemonSettingsInput = {
   host: '127.0.0.1', port: 7070, tick: 25, maxConcurrent: 3, maxCpu: 85, minFreeMemory: '10%', killTimeout: '5s', urgency: '5m',
-  stableAfter: '10s', logMaxSize: '10M', logFiles: 3, historyKeep: 1_000_000,
+  stableAfter: '10s', defaultExpect: '1m', logMaxSize: '10M', logFiles: 3, historyKeep: 1_000_000,
 }
 
 /** Defaults, then the file's section, then the flags; sizes and durations resolved. */
@@ -65,7 +69,7 @@ export function resolveSettings(layers: DaemonSettingsInput[], totalMemory: numb
   return {
     host: merged.host, port: merged.port, tickMs: merged.tick, maxConcurrent: merged.maxConcurrent,
     maxCpu: merged.maxCpu, minFreeBytes: bytes(merged.minFreeMemory), killTimeoutMs: ms(merged.killTimeout),
-    urgencyMs: ms(merged.urgency), stableMs: ms(merged.stableAfter),
+    urgencyMs: ms(merged.urgency), stableMs: ms(merged.stableAfter), defaultExpectMs: ms(merged.defaultExpect),
     backoff: merged.backoff === undefined ? DEFAULT_BACKOFF : toBackoff(merged.backoff),
     logMaxBytes: bytes(merged.logMaxSize), logFiles: merged.logFiles, historyKeep: merged.historyKeep,
     apiUsers: merged.apiUsers ?? null, maxConnections: merged.maxConnections ?? null,

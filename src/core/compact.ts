@@ -12,7 +12,7 @@ type Profile = Readonly<Omit<TaskSpec, 'name' | 'at' | 'deadline' | 'digest'>>
 /** Every field of a definition, in the order of `TaskSpec`: the order its JSON has always had. */
 const SPEC_KEYS = [
   'name', 'script', 'args', 'at', 'deadline', 'priority', 'front', 'retries', 'restart', 'cron', 'cronTz',
-  'backoff', 'timeoutMs', 'memoryBytes', 'cwd', 'env', 'user', 'digest',
+  'backoff', 'timeoutMs', 'expectMs', 'memoryBytes', 'cwd', 'env', 'user', 'digest',
 ] as const satisfies readonly (keyof TaskSpec)[]
 
 /**
@@ -38,6 +38,7 @@ class SharedSpec implements TaskSpec {
   get cronTz(): string | null { return this.profile.cronTz }
   get backoff(): BackoffPolicy | null { return this.profile.backoff }
   get timeoutMs(): number | null { return this.profile.timeoutMs }
+  get expectMs(): number | null { return this.profile.expectMs }
   get memoryBytes(): number | null { return this.profile.memoryBytes }
   get cwd(): string | null { return this.profile.cwd }
   get env(): Record<string, string> { return this.profile.env }
@@ -66,7 +67,7 @@ function profileKey(p: Profile): string {
   const b = p.backoff
   return [
     p.script, p.args.length === 0 ? '' : JSON.stringify(p.args), p.priority, p.front ? 1 : 0, p.retries, p.restart,
-    opt(p.cron), opt(p.cronTz), b === null ? '' : `${b.baseMs}/${b.factor}/${b.capMs}`, p.timeoutMs ?? '',
+    opt(p.cron), opt(p.cronTz), b === null ? '' : `${b.baseMs}/${b.factor}/${b.capMs}`, p.timeoutMs ?? '', p.expectMs ?? '',
     p.memoryBytes ?? '', opt(p.cwd), isEmpty(p.env) ? '' : JSON.stringify(p.env), opt(p.user),
   ].join('\u0000')
 }
@@ -76,7 +77,7 @@ const RECENT_PROFILES = 4
 /** Whether a definition has this profile: the same fields `profileKey` tells apart, compared in place. */
 function sameProfile(p: Profile, spec: TaskSpec): boolean {
   return p.script === spec.script && p.priority === spec.priority && p.front === spec.front && p.retries === spec.retries &&
-    p.restart === spec.restart && p.cron === spec.cron && p.cronTz === spec.cronTz && p.timeoutMs === spec.timeoutMs &&
+    p.restart === spec.restart && p.cron === spec.cron && p.cronTz === spec.cronTz && p.timeoutMs === spec.timeoutMs && p.expectMs === spec.expectMs &&
     p.memoryBytes === spec.memoryBytes && p.cwd === spec.cwd && p.user === spec.user &&
     sameBackoff(p.backoff, spec.backoff) && sameList(p.args, spec.args) && sameEntries(p.env, spec.env)
 }
@@ -151,6 +152,7 @@ export class Interner {
       cronTz: this.string(spec.cronTz),
       backoff: spec.backoff === null ? null : this.backoff(spec.backoff),
       timeoutMs: spec.timeoutMs,
+      expectMs: spec.expectMs,
       memoryBytes: spec.memoryBytes,
       cwd: this.string(spec.cwd),
       env: isEmpty(spec.env) ? EMPTY_ENV : Object.freeze({ ...spec.env }),

@@ -3,9 +3,26 @@ import { LIVE_STATES, type Task } from './types.js'
 
 export const DEFAULT_URGENCY_MS = 5 * 60_000
 
-/** Epoch ms at which the task enters its deadline window, or null if it has no deadline. */
-export function windowOpensAt(task: Task, urgencyMs: number): number | null {
-  return task.spec.deadline === null ? null : task.spec.deadline - urgencyMs
+/** The percentile of its recent successful runs a task is expected to take: a high one, not the typical. */
+const EXPECTED_PERCENTILE = 0.9
+
+/**
+ * How long a run of the task is expected to take: the 90th percentile (nearest rank) of its last
+ * successful runs, else what its definition says (`expect`), else null (not known).
+ */
+export function expectedDuration(task: Pick<Task, 'spec' | 'durations'>): number | null {
+  const { durations } = task
+  if (durations.length === 0) return task.spec.expectMs
+  const sorted = [...durations].sort((a, b) => a - b)
+  return sorted[Math.ceil(EXPECTED_PERCENTILE * sorted.length) - 1] as number
+}
+
+/**
+ * Epoch ms at which the task enters its deadline window, or null if it has no deadline: the window
+ * opens `urgencyMs` before the latest start that still ends by the deadline (its slack runs out).
+ */
+export function windowOpensAt(task: Pick<Task, 'spec' | 'durations'>, urgencyMs: number): number | null {
+  return task.spec.deadline === null ? null : task.spec.deadline - (expectedDuration(task) ?? 0) - urgencyMs
 }
 
 export function isUrgent(task: Task, now: number, urgencyMs: number): boolean {

@@ -2,11 +2,11 @@
 import type { Action, Effect, KillCause } from './actions.js'
 import { backoffDelay } from './backoff.js'
 import { plainSpec } from './compact.js'
-import { isUrgent, runWake } from './deadline.js'
+import { isUrgent, runWake, windowOpensAt } from './deadline.js'
 import { DomainError, notFound } from './errors.js'
 import { effectivePriority } from './priority.js'
 import type { State } from './state.js'
-import { isFinished } from './task-record.js'
+import { isFinished, NO_DURATIONS } from './task-record.js'
 import { clampTime } from './time-range.js'
 import type { NewEvent, Outcome, Priority, Stopping, Task, TaskSpec } from './types.js'
 
@@ -70,7 +70,9 @@ function arrival(
   if (!running && spec.at <= now) events.push({ type: 'task.due', task: spec.name, reason: 'date' })
   const failures = running ? (current?.consecutiveFailures ?? 0) : 0
   const from = effectivePriority(spec.priority, false, failures)
-  if (spec.deadline !== null && spec.deadline - state.config.urgencyMs <= now) {
+  // What its runs have shown stays with the task across a change of its definition.
+  const opens = windowOpensAt({ spec, durations: current?.durations ?? NO_DURATIONS }, state.config.urgencyMs)
+  if (opens !== null && opens <= now) {
     events.push({ type: 'task.priority', task: spec.name, from, to: 'high', reason: 'deadline' })
   }
   return events

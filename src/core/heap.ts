@@ -21,6 +21,11 @@ export class IndexedHeap<T> {
     return this.items[0]
   }
 
+  /** Every item, in no particular order (a scan of many is cheaper so than through `ordered`). */
+  unordered(): readonly T[] {
+    return this.items
+  }
+
   has(item: T): boolean {
     const pos = this.slot.get(item)
     return pos >= 0 && this.items[pos] === item

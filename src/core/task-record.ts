@@ -8,12 +8,17 @@ export function isFinished(task: TaskRecord): boolean {
   return FINISHED.has(task.state)
 }
 
+/** How many of a task's last successful run durations it keeps: its expected duration comes from them. */
+export const RECENT_DURATIONS = 10
+
+export const NO_DURATIONS: readonly number[] = Object.freeze([])
+
 /** The fields of a task that keep their default until it first runs, fails or is bumped. */
-type Extras = Pick<Task, 'bumped' | 'consecutiveFailures' | 'retryStep' | 'attempts' | 'lastExitCode' | 'lastOutcome' | 'pid' | 'pidStart' | 'runStartedAt' | 'rearm' | 'peakMemory' | 'stopping'>
+type Extras = Pick<Task, 'bumped' | 'consecutiveFailures' | 'retryStep' | 'attempts' | 'lastExitCode' | 'lastOutcome' | 'pid' | 'pidStart' | 'runStartedAt' | 'rearm' | 'peakMemory' | 'stopping' | 'durations'>
 
 const NO_EXTRAS: Readonly<Extras> = Object.freeze({
   bumped: false, consecutiveFailures: 0, retryStep: 0, attempts: 0, lastExitCode: null, lastOutcome: null, pid: null,
-  pidStart: null, runStartedAt: null, rearm: false, peakMemory: null, stopping: null,
+  pidStart: null, runStartedAt: null, rearm: false, peakMemory: null, stopping: null, durations: NO_DURATIONS,
 })
 
 /** The record of a task just added: scheduled, never run. */
@@ -45,6 +50,7 @@ export function recordOf(task: Task): TaskRecord {
     rearm: task.rearm,
     peakMemory: task.peakMemory,
     stopping: task.stopping,
+    durations: task.durations,
   }
 }
 
@@ -67,6 +73,7 @@ export function fromRecord(r: TaskRecord, spec: TaskSpec): Task {
   task.rearm = r.rearm
   task.peakMemory = r.peakMemory
   task.stopping = r.stopping
+  task.durations = r.durations
   return task
 }
 
@@ -126,6 +133,8 @@ class LiveTask implements Task {
   set peakMemory(value: number | null) { this.change('peakMemory', value) }
   get stopping(): Stopping | null { return this.more.stopping }
   set stopping(value: Stopping | null) { this.change('stopping', value) }
+  get durations(): readonly number[] { return this.more.durations }
+  set durations(value: readonly number[]) { this.change('durations', value) }
 
   toJSON(): TaskRecord {
     return recordOf(this)
@@ -192,6 +201,8 @@ export function applyEvent(task: TaskRecord, event: TaskEvent): void {
       if (event.peakMemory !== undefined) task.peakMemory = Math.max(task.peakMemory ?? 0, event.peakMemory)
       task.lastExitCode = event.code
       task.lastOutcome = event.outcome
+      // A success says how long a run takes: its expected duration is learned from the last few.
+      if (event.outcome === 'succeeded') task.durations = [...task.durations, event.durationMs].slice(-RECENT_DURATIONS)
       if (event.outcome === 'succeeded') task.consecutiveFailures = 0
       else if (event.outcome !== 'interrupted' && event.outcome !== 'stopped') task.consecutiveFailures += 1
       return

@@ -50,6 +50,8 @@ export interface TaskSpec {
   /** Retry timing of this task; null: the daemon's. */
   backoff: BackoffPolicy | null
   timeoutMs: number | null
+  /** How long a run is expected to take (`expect`), until runs have shown it; null: not said. */
+  expectMs: number | null
   memoryBytes: number | null
   cwd: string | null
   env: Record<string, string>
@@ -85,6 +87,8 @@ export interface Task {
   peakMemory: number | null
   /** Its run is being ended, and why: the run's outcome follows from it, whoever reports the exit. */
   stopping: Stopping | null
+  /** How long its last successful runs took (ms), oldest first, at most RECENT_DURATIONS of them. */
+  durations: readonly number[]
   /** Position in the ready heap and the timer heap (-1 when absent); owned by the heaps. */
   readyPos: number
   timerPos: number

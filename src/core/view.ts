@@ -1,4 +1,5 @@
 // The public JSON shape of a task (contract: `list --json`, `status --json`, `tasks.get`).
+import { expectedDuration } from './deadline.js'
 import type { Outcome, Priority, Task, TaskState } from './types.js'
 
 export interface TaskView {
@@ -21,6 +22,10 @@ export interface TaskView {
   cwd: string | null
   cron: string | null
   timeoutMs: number | null
+  /** Its definition's `expect` (ms), null if not given. */
+  expectMs: number | null
+  /** How long a run is expected to take: learned from its last successful runs, else `expectMs`, else null. */
+  expectedDurationMs: number | null
   memoryBytes: number | null
   user: string | null
   /** When it falls due next (its `at`, its backoff end), for scheduled and retrying tasks. */
@@ -33,11 +38,25 @@ export interface TaskView {
   runStartedAt: string | null
   /** Its run is being ended: why, and when SIGKILL follows if it is still there (null once sent). */
   stopping: { cause: string; killAt: string | null } | null
+  /** When the forecast expects its next (or current) run to start and end; null beyond its horizon. */
+  expectedStart: string | null
+  expectedEnd: string | null
+  /** A deadline task expected to end after its deadline (or not to start within the horizon before it). */
+  atRisk: boolean
 }
+
+/** What the forecast says of a task (see forecast.ts); none for a finished task. */
+export interface TaskTimes {
+  expectedStart: string | null
+  expectedEnd: string | null
+  atRisk: boolean
+}
+
+export const NO_TIMES: TaskTimes = Object.freeze({ expectedStart: null, expectedEnd: null, atRisk: false })
 
 const iso = (ms: number): string => new Date(ms).toISOString()
 
-export function taskView(task: Task, waitingReason: string | null): TaskView {
+export function taskView(task: Task, waitingReason: string | null, times: TaskTimes = NO_TIMES): TaskView {
   const { spec } = task
   return {
     name: spec.name,
@@ -59,6 +78,8 @@ export function taskView(task: Task, waitingReason: string | null): TaskView {
     cwd: spec.cwd,
     cron: spec.cron,
     timeoutMs: spec.timeoutMs,
+    expectMs: spec.expectMs,
+    expectedDurationMs: expectedDuration(task),
     memoryBytes: spec.memoryBytes,
     user: spec.user,
     nextRunAt: task.state === 'scheduled' || task.state === 'retrying' ? iso(task.dueAt) : null,
@@ -66,5 +87,6 @@ export function taskView(task: Task, waitingReason: string | null): TaskView {
     envNames: Object.keys(spec.env),
     runStartedAt: task.runStartedAt === null ? null : iso(task.runStartedAt),
     stopping: task.stopping === null ? null : { cause: task.stopping.cause, killAt: task.stopping.killAt === null ? null : iso(task.stopping.killAt) },
+    ...times,
   }
 }

@@ -13,7 +13,7 @@ type Json = Record<string, unknown>
 /** The definition fields whose default is a single value, compared with `===`. */
 const SPEC_DEFAULTS = {
   deadline: null, priority: 'medium', front: false, retries: 3, restart: 'on-failure', cron: null,
-  cronTz: null, backoff: null, timeoutMs: null, memoryBytes: null, cwd: null, user: null,
+  cronTz: null, backoff: null, timeoutMs: null, expectMs: null, memoryBytes: null, cwd: null, user: null,
 } as const satisfies Partial<TaskSpec>
 
 /** The record fields whose default does not depend on the definition (`priority` and `dueAt` do). */
@@ -55,6 +55,7 @@ export function recordText(version: number, record: TaskRecord, spec: string = s
   if (record.priority !== record.spec.priority) out += `,"priority":${text(record.priority)}`
   if (record.dueAt !== record.spec.at) out += `,"dueAt":${record.dueAt}`
   for (const key of RECORD_KEYS) if (record[key] !== RECORD_DEFAULTS[key]) out += `,"${key}":${text(record[key])}`
+  if (record.durations.length > 0) out += `,"durations":${text(record.durations)}`
   return `${out}}`
 }
 
@@ -96,6 +97,7 @@ export function specFrom(raw: Json): TaskSpec {
     cronTz: r.cronTz ?? null,
     backoff: r.backoff ?? null,
     timeoutMs: r.timeoutMs ?? null,
+    expectMs: r.expectMs ?? null,
     memoryBytes: r.memoryBytes ?? null,
     cwd: r.cwd ?? null,
     env: r.env ?? {},
@@ -127,5 +129,7 @@ export function recordFrom(raw: Json): TaskRecord {
     peakMemory: r.peakMemory ?? null,
     // Not in records before the core decided kills: such a run was not being ended by a record.
     stopping: r.stopping ?? null,
+    // Not in records before durations were learned: nothing learned yet.
+    durations: r.durations ?? [],
   }
 }

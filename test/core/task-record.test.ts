@@ -8,6 +8,7 @@ const changed: Omit<TaskRecord, 'spec'> = {
   state: 'running', priority: 'high', bumped: true, consecutiveFailures: 2, retryStep: 1, attempts: 3, dueAt: 5, queuedSeq: 9,
   lastExitCode: 0, lastOutcome: 'killed', pid: 77, pidStart: '123', runStartedAt: 6, rearm: true, peakMemory: 0,
   stopping: { cause: 'timeout', killAt: 8 },
+  durations: [1200, 900],
 }
 
 describe('live task', () => {

@@ -14,7 +14,7 @@ const parse = (text: string): Record<string, unknown> => JSON.parse(text) as Rec
 const unusual: TaskSpec = {
   name: 'odd', script: '/opt/odd "quoted".sh', args: ['a', ''], at: 1_800_000_000_123, deadline: 1_800_000_900_000,
   priority: 'low', front: true, retries: 0, restart: 'always', cron: '*/5 * * * *', cronTz: 'Europe/Paris',
-  backoff: { baseMs: 10, factor: 3, capMs: 1000 }, timeoutMs: 0, memoryBytes: 1024, cwd: '/tmp', env: { A: '1', 'B C': 'x\ny' },
+  backoff: { baseMs: 10, factor: 3, capMs: 1000 }, timeoutMs: 0, expectMs: 7200000, memoryBytes: 1024, cwd: '/tmp', env: { A: '1', 'B C': 'x\ny' },
   user: 'nobody', digest: 'dddddddddddddddddddddd',
 }
 
@@ -23,6 +23,7 @@ const unusualRecord: TaskRecord = {
   dueAt: 1_800_000_000_999, queuedSeq: 77, lastExitCode: 0, lastOutcome: 'timeout', pid: 4242, pidStart: '12345',
   runStartedAt: 1_800_000_001_000, rearm: true, peakMemory: 0,
   stopping: { cause: 'stop', killAt: 1_800_000_002_000 },
+  durations: [0, 61_000],
 }
 
 const specArb: fc.Arbitrary<TaskSpec> = fc.record({
@@ -31,7 +32,7 @@ const specArb: fc.Arbitrary<TaskSpec> = fc.record({
   priority: fc.constantFrom(...PRIORITIES), front: fc.boolean(), retries: fc.nat(20), restart: fc.constantFrom(...RESTARTS),
   cron: fc.option(fc.string()), cronTz: fc.option(fc.string()),
   backoff: fc.option(fc.record({ baseMs: fc.nat(), factor: fc.double({ min: 1, max: 10, noNaN: true }), capMs: fc.nat() })),
-  timeoutMs: fc.option(fc.nat()), memoryBytes: fc.option(fc.nat()), cwd: fc.option(fc.string()),
+  timeoutMs: fc.option(fc.nat()), expectMs: fc.option(fc.nat()), memoryBytes: fc.option(fc.nat()), cwd: fc.option(fc.string()),
   env: fc.dictionary(fc.string({ minLength: 1 }), fc.string(), { maxKeys: 3 }), user: fc.option(fc.string()), digest: fc.string(),
 })
 
@@ -43,6 +44,7 @@ const recordArb: fc.Arbitrary<TaskRecord> = fc.record({
   pid: fc.option(fc.integer({ min: 1, max: 4_000_000 })), pidStart: fc.option(fc.string()),
   runStartedAt: fc.option(fc.integer({ min: 0, max: 4e12 })), rearm: fc.boolean(), peakMemory: fc.option(fc.nat()),
   stopping: fc.option(fc.record({ cause: fc.constantFrom('stop', 'timeout', 'memory', 'shutdown', 'remove', 'restart' as const), killAt: fc.option(fc.integer({ min: 0, max: 4e12 })) })),
+  durations: fc.array(fc.nat(), { maxLength: 10 }),
 })
 
 describe('stored text (schema 3)', () => {

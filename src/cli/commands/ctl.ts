@@ -11,6 +11,7 @@ import { shutdownCommand } from './ctl/shutdown.js'
 import { statusCommand } from './ctl/status.js'
 import { removeCommand, replayCommand, restartCommand, runCommand, stopCommand } from './ctl/task-verbs.js'
 import { errorsCommand } from './ctl/errors.js'
+import { forecastCommand } from './ctl/forecast.js'
 import { tokenCommand } from './ctl/token.js'
 import { watchCommand } from './ctl/watch.js'
 
@@ -34,10 +35,11 @@ export const ctlCommand: CommandModule<object, CtlArgs> = {
       .command(logsCommand)
       .command(replayCommand)
       .command(errorsCommand)
+      .command(forecastCommand)
       .command(watchCommand)
       .command(tokenCommand)
       .command(infoCommand)
       .command(shutdownCommand)
-      .demandCommand(1, 'name a verb: add, apply, list, status, run (start), stop, restart, remove, history, logs, replay, errors, watch, token, info, shutdown') as Argv<CtlArgs>,
+      .demandCommand(1, 'name a verb: add, apply, list, status, run (start), stop, restart, remove, history, logs, replay, errors, forecast, watch, token, info, shutdown') as Argv<CtlArgs>,
   handler: () => undefined,
 }

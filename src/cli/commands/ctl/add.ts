@@ -19,6 +19,7 @@ interface AddArgs extends CtlArgs {
   tz?: string
   user?: string
   timeout?: string
+  expect?: string
   memory?: string
   cwd?: string
   env?: string[]
@@ -43,7 +44,7 @@ export function taskInputFromFlags(argv: AddArgs, cwd: string): Record<string, u
   const input: Record<string, unknown> = { name: argv.name, script: resolve(cwd, argv.script) }
   const args = argv['--']
   if (args !== undefined && args.length > 0) input['args'] = args.map(String)
-  for (const key of ['at', 'deadline', 'priority', 'restart', 'cron', 'tz', 'user', 'timeout', 'memory'] as const) {
+  for (const key of ['at', 'deadline', 'priority', 'restart', 'cron', 'tz', 'user', 'timeout', 'expect', 'memory'] as const) {
     if (argv[key] !== undefined) input[key] = argv[key]
   }
   if (argv.front !== undefined) input['front'] = argv.front
@@ -70,6 +71,7 @@ export const addCommand: CommandModule<CtlArgs, AddArgs> = {
       .option('tz', { type: 'string', describe: 'time zone of the cron schedule (default: local)' })
       .option('user', { type: 'string', describe: 'user to run as (root daemon only)' })
       .option('timeout', { type: 'string', describe: 'kill the process group after this long: 30s, 5m' })
+      .option('expect', { type: 'string', describe: 'how long a run should take, until its runs have shown it: 90s, 2h' })
       .option('memory', { type: 'string', describe: 'expected and maximum memory: 256M, 2G' })
       .option('cwd', { type: 'string', describe: 'working directory' })
       .option('env', { type: 'string', array: true, describe: 'environment K=V (repeatable)' })

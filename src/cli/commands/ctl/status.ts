@@ -31,6 +31,7 @@ export function describeTask(t: StatusView, now = Date.now()): string {
     ['user', t.user ?? '-'],
     ['env', t.envNames.length === 0 ? '-' : t.envNames.join(' ')],
     ['timeout', t.timeoutMs === null ? '-' : duration(t.timeoutMs)],
+    ['expected', t.expectedDurationMs === null ? '-' : `${duration(t.expectedDurationMs)}${t.expectMs === null || t.expectedDurationMs !== t.expectMs ? ' (learned from its runs)' : ' (its expect)'}`],
     ['memory', t.memoryBytes === null ? '-' : formatSize(t.memoryBytes)],
   ]
   if (t.logs !== undefined) rows.push(['stdout log', t.logs.out], ['stderr log', t.logs.err])
