@@ -4,7 +4,7 @@ import { resolve } from 'node:path'
 import { z } from 'zod'
 import { DomainError } from '../core/errors.js'
 import { DEFAULT_BACKOFF } from '../core/backoff.js'
-import { PRIORITIES, RESTARTS, type BackoffPolicy, type TaskSpec } from '../core/types.js'
+import { ON_DEADLINE, PRIORITIES, RESTARTS, type BackoffPolicy, type TaskSpec } from '../core/types.js'
 import { cronProblem, nextCronTime } from './cron.js'
 import { formatSize } from '../core/admission.js'
 import { envSchema, execFieldProblems, execText } from './exec-limits.js'
@@ -69,6 +69,8 @@ export const taskInputSchema = z.strictObject({
   args: z.array(execText(z.string({ error: got('a string') })), { error: got('an array of strings') }).optional(),
   at: dateExpr.optional().describe('When it becomes active: ISO 8601 (no offset: local time), "now" or "+DURATION"'),
   deadline: dateExpr.nullable().optional().describe('When it must have run; same forms; not before at'),
+  onDeadline: z.enum(ON_DEADLINE, { error: got(ON_DEADLINE.join('|')) }).optional()
+    .describe('At its deadline: run (late anyway), skip (not started: the cycle ends expired), kill (a run still going is ended)'),
   priority: z.enum(PRIORITIES, { error: got(PRIORITIES.join('|')) }).optional(),
   front: z.boolean({ error: got('true or false') }).optional(),
   retries: z.number({ error: got('a whole number from 0 to 1000') }).int({ error: got('a whole number from 0 to 1000') })
@@ -93,6 +95,10 @@ export const taskInputSchema = z.strictObject({
     if (problem !== null) ctx.addIssue({ code: 'custom', path: ['cron'], message: problem })
   } else if (task.tz != null) {
     ctx.addIssue({ code: 'custom', path: ['tz'], message: 'only applies to a cron schedule' })
+  }
+  if (task.onDeadline !== undefined && task.onDeadline !== 'run') {
+    if (task.deadline == null) ctx.addIssue({ code: 'custom', path: ['onDeadline'], message: `${task.onDeadline} needs a deadline` })
+    else if (task.cron != null) ctx.addIssue({ code: 'custom', path: ['onDeadline'], message: `${task.onDeadline} applies to a one-shot task, not a cron schedule (its deadline is one date, not one a cycle)` })
   }
 })
 
@@ -147,6 +153,7 @@ export function resolveTask(input: TaskInput, ctx: ResolveContext): TaskSpec {
     args: input.args ?? [],
     at,
     deadline,
+    onDeadline: input.onDeadline ?? 'run',
     priority: input.priority ?? 'medium',
     front: input.front ?? false,
     retries: input.retries ?? DEFAULT_RETRIES,

@@ -42,7 +42,20 @@ export function nextWake(task: Task, urgencyMs: number): number | null {
     const opens = windowOpensAt(task, urgencyMs)
     if (opens !== null) wake = wake === null ? opens : Math.min(wake, opens)
   }
+  const missed = missableDeadline(task)
+  if (missed !== null) wake = wake === null ? missed : Math.min(wake, missed)
   return wake
+}
+
+/**
+ * The deadline this cycle can still miss: the task has not succeeded (nor been stopped or expired) and
+ * the miss is not logged yet (`missed` also marks a cycle begun after its deadline: late by choice, not
+ * a miss). Null when there is none.
+ */
+export function missableDeadline(task: Task): number | null {
+  const { deadline } = task.spec
+  if (deadline === null || task.missed) return null
+  return LIVE_STATES.has(task.state) || task.state === 'failed' ? deadline : null
 }
 
 /** When the clock next changes a running task: its SIGKILL, once it is being ended; else its timeout. */

@@ -2,13 +2,13 @@
 import type { Action, Effect, KillCause } from './actions.js'
 import { backoffDelay } from './backoff.js'
 import { plainSpec } from './compact.js'
-import { isUrgent, runWake, windowOpensAt } from './deadline.js'
+import { isUrgent, missableDeadline, runWake, windowOpensAt } from './deadline.js'
 import { DomainError, notFound } from './errors.js'
 import { effectivePriority } from './priority.js'
 import type { State } from './state.js'
 import { isFinished, NO_DURATIONS } from './task-record.js'
 import { clampTime } from './time-range.js'
-import type { NewEvent, Outcome, Priority, Stopping, Task, TaskSpec } from './types.js'
+import { LIVE_STATES, type NewEvent, type Outcome, type Priority, type Stopping, type Task, type TaskSpec } from './types.js'
 
 export interface Decision {
   events: NewEvent[]
@@ -166,14 +166,30 @@ function clock(state: State, now: number): Decision {
     if ((task.state === 'scheduled' || task.state === 'retrying') && task.dueAt <= now) {
       decision.events.push({ type: 'task.due', task: name, reason: task.state === 'scheduled' ? 'date' : 'backoff' })
     }
-    if (!task.bumped && isUrgent(task, now, state.config.urgencyMs)) {
+    if (LIVE_STATES.has(task.state) && !task.bumped && isUrgent(task, now, state.config.urgencyMs)) {
       decision.events.push({ type: 'task.priority', task: name, from: task.priority, to: 'high', reason: 'deadline' })
     }
     if (task.pid !== null) add(decision, runClock(state, task, task.pid, now))
+    const deadline = missableDeadline(task)
+    if (deadline !== null && deadline <= now) add(decision, deadlinePassed(state, task, deadline, now))
   }
   for (const orphan of state.orphans.values()) {
     if (orphan.killAt !== null && orphan.killAt <= now) add(decision, killNow(orphan.task, orphan.pid, orphan.cause))
   }
+  return decision
+}
+
+/**
+ * A deadline passed before the task succeeded in its cycle: said once (`errors` counts it), then its
+ * `onDeadline`: `skip` ends the cycle of a task not started (`expired`), `kill` ends a run still going
+ * (outcome `deadline`, no retry), `run` lets it run late.
+ */
+function deadlinePassed(state: State, task: Task, deadline: number, now: number): Decision {
+  const name = task.spec.name
+  const decision: Decision = { events: [{ type: 'task.deadline-missed', task: name, deadline: isoTime(deadline) }], effects: [] }
+  const waiting = task.state === 'scheduled' || task.state === 'ready' || task.state === 'retrying'
+  if (task.spec.onDeadline === 'skip' && waiting && !state.starting.has(name)) decision.events.push({ type: 'task.expired', task: name })
+  if (task.spec.onDeadline === 'kill' && task.pid !== null) add(decision, ending(state, name, task.pid, task.stopping, 'deadline', now))
   return decision
 }
 
@@ -258,6 +274,7 @@ function boot(state: State, now: number, keep: readonly string[]): Decision {
 function outcomeOf(code: number | null, signal: string | null, cause: KillCause | null, error?: string): Outcome {
   if (cause === 'shutdown') return 'interrupted'
   if (cause === 'timeout') return 'timeout'
+  if (cause === 'deadline') return 'deadline'
   if (cause === 'stop' || cause === 'remove' || cause === 'restart') return 'stopped'
   if (cause !== null) return 'killed'
   if (code === 0 && error === undefined) return 'succeeded'
@@ -299,6 +316,8 @@ function afterRun(state: State, task: Task, outcome: Outcome, action: Extract<Ac
   const name = task.spec.name
   const { spec } = task
   if (action.cause === 'stop') return [{ type: 'task.stopped', task: name }]
+  // Too late to be of use: no retry after a run ended at its deadline.
+  if (action.cause === 'deadline') return [{ type: 'task.failed', task: name }]
   if (action.cause === 'restart') return [{ type: 'task.due', task: name, reason: 'restart' }]
   if (outcome === 'interrupted') return [{ type: 'task.due', task: name, reason: 'interrupted' }]
   if (task.rearm) return rearmAfterUpdate(task, action.now)
@@ -370,6 +389,8 @@ function causeText(task: Task | undefined, outcome: Outcome, action: Extract<Act
       return 'stopped: the task was removed'
     case 'restart':
       return 'stopped to restart'
+    case 'deadline':
+      return task?.spec.deadline == null ? 'killed at its deadline' : `killed at its deadline ${new Date(task.spec.deadline).toISOString()}`
     default:
       // Nobody in the supervisor sent that signal.
       return outcome === 'killed' && action.cause === null && action.signal !== null ? `killed by ${action.signal} from outside` : null

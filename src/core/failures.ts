@@ -25,6 +25,8 @@ export function failureCause(event: Exited): string | null {
       return null
     case 'timeout':
       return 'timeout'
+    case 'deadline':
+      return 'killed at its deadline'
     case 'killed':
       // One group per limit, not per peak: "memory limit 100M exceeded (peak 113M)" counts as its limit.
       if (event.cause !== undefined) return event.cause.replace(/ \(peak [^)]*\)$/, '')
@@ -43,17 +45,21 @@ export interface GroupTable {
   set(key: string, group: ErrorGroup): unknown
 }
 
-/** Count one event into the groups; returns the group it changed, if any. */
+/** The cause a missed deadline is counted under: one group a task, however many cycles missed it. */
+export const MISSED_DEADLINE = 'missed its deadline'
+
+/** Count one event into the groups (a failed run, a missed deadline); returns the group it changed, if any. */
 export function countFailure(groups: GroupTable, event: TaskEvent): ErrorGroup | null {
-  if (event.type !== 'run.exited') return null
-  const cause = failureCause(event)
+  if (event.type !== 'run.exited' && event.type !== 'task.deadline-missed') return null
+  const cause = event.type === 'task.deadline-missed' ? MISSED_DEADLINE : failureCause(event)
   if (cause === null) return null
-  const fingerprint = event.fingerprint ?? ''
+  const fingerprint = event.type === 'run.exited' ? (event.fingerprint ?? '') : ''
+  const stderr = event.type === 'run.exited' ? event.stderr : undefined
   const key = groupKey(event.task, cause, fingerprint)
   const current = groups.get(key)
   const next: ErrorGroup = current === undefined
-    ? { task: event.task, cause, fingerprint, stderr: event.stderr ?? '', count: 1, firstSeen: event.time, lastSeen: event.time }
-    : { ...current, stderr: event.stderr ?? current.stderr, count: current.count + 1, lastSeen: event.time }
+    ? { task: event.task, cause, fingerprint, stderr: stderr ?? '', count: 1, firstSeen: event.time, lastSeen: event.time }
+    : { ...current, stderr: stderr ?? current.stderr, count: current.count + 1, lastSeen: event.time }
   groups.set(key, next)
   return next
 }

@@ -2,7 +2,7 @@
 import { effectivePriority } from './priority.js'
 import type { Outcome, Priority, Stopping, Task, TaskEvent, TaskSpec, TaskState } from './types.js'
 
-const FINISHED: ReadonlySet<TaskState> = new Set(['succeeded', 'failed', 'stopped'])
+const FINISHED: ReadonlySet<TaskState> = new Set(['succeeded', 'failed', 'stopped', 'expired'])
 
 export function isFinished(task: TaskRecord): boolean {
   return FINISHED.has(task.state)
@@ -14,11 +14,11 @@ export const RECENT_DURATIONS = 10
 export const NO_DURATIONS: readonly number[] = Object.freeze([])
 
 /** The fields of a task that keep their default until it first runs, fails or is bumped. */
-type Extras = Pick<Task, 'bumped' | 'consecutiveFailures' | 'retryStep' | 'attempts' | 'lastExitCode' | 'lastOutcome' | 'pid' | 'pidStart' | 'runStartedAt' | 'rearm' | 'peakMemory' | 'stopping' | 'durations'>
+type Extras = Pick<Task, 'bumped' | 'consecutiveFailures' | 'retryStep' | 'attempts' | 'lastExitCode' | 'lastOutcome' | 'pid' | 'pidStart' | 'runStartedAt' | 'rearm' | 'peakMemory' | 'stopping' | 'durations' | 'missed'>
 
 const NO_EXTRAS: Readonly<Extras> = Object.freeze({
   bumped: false, consecutiveFailures: 0, retryStep: 0, attempts: 0, lastExitCode: null, lastOutcome: null, pid: null,
-  pidStart: null, runStartedAt: null, rearm: false, peakMemory: null, stopping: null, durations: NO_DURATIONS,
+  pidStart: null, runStartedAt: null, rearm: false, peakMemory: null, stopping: null, durations: NO_DURATIONS, missed: false,
 })
 
 /** The record of a task just added: scheduled, never run. */
@@ -51,6 +51,7 @@ export function recordOf(task: Task): TaskRecord {
     peakMemory: task.peakMemory,
     stopping: task.stopping,
     durations: task.durations,
+    missed: task.missed,
   }
 }
 
@@ -74,6 +75,7 @@ export function fromRecord(r: TaskRecord, spec: TaskSpec): Task {
   task.peakMemory = r.peakMemory
   task.stopping = r.stopping
   task.durations = r.durations
+  task.missed = r.missed
   return task
 }
 
@@ -135,6 +137,8 @@ class LiveTask implements Task {
   set stopping(value: Stopping | null) { this.change('stopping', value) }
   get durations(): readonly number[] { return this.more.durations }
   set durations(value: readonly number[]) { this.change('durations', value) }
+  get missed(): boolean { return this.more.missed }
+  set missed(value: boolean) { this.change('missed', value) }
 
   toJSON(): TaskRecord {
     return recordOf(this)
@@ -143,6 +147,7 @@ class LiveTask implements Task {
 
 /** Start a new cycle: a changed definition or a manual run after the task had finished. */
 function rearm(task: TaskRecord): void {
+  task.missed = false
   task.attempts = 0
   task.consecutiveFailures = 0
   task.retryStep = 0
@@ -169,7 +174,11 @@ export function applyEvent(task: TaskRecord, event: TaskEvent): void {
       return rearm(task)
     case 'task.due':
       if (event.reason === 'manual') {
-        if (isFinished(task)) rearm(task)
+        if (isFinished(task)) {
+          rearm(task)
+          // A cycle asked for after the deadline is late by choice: it has no deadline left to miss.
+          task.missed = task.spec.deadline !== null && time >= task.spec.deadline
+        }
         task.dueAt = time
         task.queuedSeq = event.seq
       }
@@ -214,6 +223,7 @@ export function applyEvent(task: TaskRecord, event: TaskEvent): void {
     case 'task.scheduled':
       task.state = 'scheduled'
       task.dueAt = Date.parse(event.at)
+      task.missed = task.spec.deadline !== null && task.dueAt >= task.spec.deadline
       task.attempts = 0
       task.retryStep = 0
       if (event.reason === 'updated') {
@@ -226,7 +236,11 @@ export function applyEvent(task: TaskRecord, event: TaskEvent): void {
     case 'task.succeeded':
     case 'task.failed':
     case 'task.stopped':
+    case 'task.expired':
       task.state = event.type.slice('task.'.length) as TaskState
+      return
+    case 'task.deadline-missed':
+      task.missed = true
       return
     case 'task.removed':
       return

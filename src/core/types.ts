@@ -6,18 +6,23 @@ export type Priority = (typeof PRIORITIES)[number]
 export const RESTARTS = ['never', 'on-failure', 'always'] as const
 export type Restart = (typeof RESTARTS)[number]
 
-export type TaskState = 'scheduled' | 'ready' | 'running' | 'retrying' | 'succeeded' | 'failed' | 'stopped'
+/** What a deadline does: `run` late anyway; `skip` a task not started by then; `kill` a run still going then. */
+export const ON_DEADLINE = ['run', 'skip', 'kill'] as const
+export type OnDeadline = (typeof ON_DEADLINE)[number]
+
+/** `expired`: its deadline passed before it started, and its `onDeadline` is `skip`. */
+export type TaskState = 'scheduled' | 'ready' | 'running' | 'retrying' | 'succeeded' | 'failed' | 'stopped' | 'expired'
 /**
  * How a run ended. `stopped`: ended on purpose (stop, remove, restart): never a failure. `killed`: by a
  * signal it did not ask for (its memory limit, or someone outside the supervisor): `cause` says which.
  */
-export type Outcome = 'succeeded' | 'failed' | 'timeout' | 'killed' | 'interrupted' | 'stopped'
+export type Outcome = 'succeeded' | 'failed' | 'timeout' | 'killed' | 'interrupted' | 'stopped' | 'deadline'
 
 /**
  * Why the supervisor ends a run: a user's stop, remove or restart, its timeout, its memory limit, the
  * daemon's shutdown (the run is `interrupted`, to resume on the next start).
  */
-export type KillCause = 'stop' | 'timeout' | 'memory' | 'shutdown' | 'remove' | 'restart'
+export type KillCause = 'stop' | 'timeout' | 'memory' | 'shutdown' | 'remove' | 'restart' | 'deadline'
 
 /** A run being ended: why, and when SIGKILL follows the SIGTERM it was sent (null once sent). */
 export interface Stopping {
@@ -40,6 +45,7 @@ export interface TaskSpec {
   /** Epoch ms at which the task becomes due. */
   at: number
   deadline: number | null
+  onDeadline: OnDeadline
   priority: Priority
   front: boolean
   retries: number
@@ -89,6 +95,8 @@ export interface Task {
   stopping: Stopping | null
   /** How long its last successful runs took (ms), oldest first, at most RECENT_DURATIONS of them. */
   durations: readonly number[]
+  /** Its deadline passed in this cycle before it succeeded (`task.deadline-missed` was logged). */
+  missed: boolean
   /** Position in the ready heap and the timer heap (-1 when absent); owned by the heaps. */
   readyPos: number
   timerPos: number
@@ -134,6 +142,10 @@ export type TaskEvent =
     })
   | (EventBase & { type: 'task.retrying'; at: string; attempt: number; step: number })
   | (EventBase & { type: 'task.scheduled'; at: string; reason: 'cron' | 'updated' })
+  /** Its deadline passed before it succeeded in its cycle; once a cycle. */
+  | (EventBase & { type: 'task.deadline-missed'; deadline: string })
+  /** Not started by its deadline, with `onDeadline: skip`: the cycle ends. */
+  | (EventBase & { type: 'task.expired' })
   | (EventBase & { type: 'task.succeeded' })
   | (EventBase & { type: 'task.failed' })
   | (EventBase & { type: 'task.stopped' })

@@ -9,6 +9,8 @@ export interface TaskView {
   basePriority: Priority
   at: string
   deadline: string | null
+  /** What its deadline does: run (late anyway), skip, kill. */
+  onDeadline: string
   front: boolean
   attempts: number
   retries: number
@@ -65,6 +67,7 @@ export function taskView(task: Task, waitingReason: string | null, times: TaskTi
     basePriority: spec.priority,
     at: iso(spec.at),
     deadline: spec.deadline === null ? null : iso(spec.deadline),
+    onDeadline: spec.onDeadline,
     front: spec.front,
     attempts: task.attempts,
     retries: spec.retries,

@@ -144,7 +144,7 @@ function onEvent(event) {
     if (details.selected() === event.task) details.close()
   }
   refreshTask(event.task)
-  if (event.type === 'run.exited' && event.outcome !== 'succeeded') request('errors.list').then(renderErrors, () => {})
+  if ((event.type === 'run.exited' && event.outcome !== 'succeeded') || event.type === 'task.deadline-missed') request('errors.list').then(renderErrors, () => {})
   if (details.selected() === event.task) details.show(event.task).catch(() => {})
 }
 

@@ -12,14 +12,14 @@ type Json = Record<string, unknown>
 
 /** The definition fields whose default is a single value, compared with `===`. */
 const SPEC_DEFAULTS = {
-  deadline: null, priority: 'medium', front: false, retries: 3, restart: 'on-failure', cron: null,
+  deadline: null, onDeadline: 'run', priority: 'medium', front: false, retries: 3, restart: 'on-failure', cron: null,
   cronTz: null, backoff: null, timeoutMs: null, expectMs: null, memoryBytes: null, cwd: null, user: null,
 } as const satisfies Partial<TaskSpec>
 
 /** The record fields whose default does not depend on the definition (`priority` and `dueAt` do). */
 const RECORD_DEFAULTS = {
   state: 'scheduled', bumped: false, consecutiveFailures: 0, retryStep: 0, attempts: 0, lastExitCode: null,
-  lastOutcome: null, pid: null, pidStart: null, runStartedAt: null, rearm: false, peakMemory: null, stopping: null,
+  lastOutcome: null, pid: null, pidStart: null, runStartedAt: null, rearm: false, peakMemory: null, stopping: null, missed: false,
 } as const satisfies Partial<TaskRecord>
 
 const SPEC_KEYS = Object.keys(SPEC_DEFAULTS) as (keyof typeof SPEC_DEFAULTS)[]
@@ -89,6 +89,7 @@ export function specFrom(raw: Json): TaskSpec {
     args: r.args ?? [],
     at: r.at as number,
     deadline: r.deadline ?? null,
+    onDeadline: r.onDeadline ?? SPEC_DEFAULTS.onDeadline,
     priority: r.priority ?? SPEC_DEFAULTS.priority,
     front: r.front ?? SPEC_DEFAULTS.front,
     retries: r.retries ?? SPEC_DEFAULTS.retries,
@@ -131,5 +132,6 @@ export function recordFrom(raw: Json): TaskRecord {
     stopping: r.stopping ?? null,
     // Not in records before durations were learned: nothing learned yet.
     durations: r.durations ?? [],
+    missed: r.missed ?? RECORD_DEFAULTS.missed,
   }
 }

@@ -20,6 +20,8 @@ interface RefTask {
   state: TaskState; bumped: boolean; failures: number; attempts: number; dueAt: number; inserted: number
   /** When the current run began, and the backoff step the last retry waited (services grow it per quick exit). */
   startedAt: number; step: number
+  /** Its last successful runs' durations (at most 10), and whether this cycle's deadline miss was said. */
+  durations: number[]; missed: boolean
 }
 
 const LIVE = ['scheduled', 'ready', 'running', 'retrying']
@@ -40,18 +42,34 @@ class Reference {
     const { priority: base, front, deadline, retries, restart } = c
     this.tasks.push({
       name, base, front, deadline, retries, restart, state: 'scheduled', bumped: false, failures: 0, attempts: 0,
-      dueAt: c.at, inserted: this.inserted++, startedAt: 0, step: 0,
+      dueAt: c.at, inserted: this.inserted++, startedAt: 0, step: 0, durations: [], missed: false,
     })
+  }
+
+  /** When its deadline window opens: the urgency window before the latest start that ends in time. */
+  opens(t: RefTask): number | null {
+    if (t.deadline === null) return null
+    const sorted = [...t.durations].sort((a, b) => a - b)
+    const expected = sorted.length === 0 ? 0 : (sorted[Math.ceil(0.9 * sorted.length) - 1] as number)
+    return t.deadline - expected - this.urgencyMs
+  }
+
+  /** The deadline this cycle can still miss. */
+  missable(t: RefTask): number | null {
+    return t.deadline !== null && !t.missed && (LIVE.includes(t.state) || t.state === 'failed') ? t.deadline : null
   }
 
   /** Whatever the clock alone changes at `now`: due dates and opening deadline windows of live tasks. */
   clock(now: number): void {
     for (const t of this.tasks) {
       if ((t.state === 'scheduled' || t.state === 'retrying') && t.dueAt <= now) t.state = 'ready'
-      if (LIVE.includes(t.state) && !t.bumped && t.deadline !== null && t.deadline - this.urgencyMs <= now) {
+      const opens = this.opens(t)
+      if (LIVE.includes(t.state) && !t.bumped && opens !== null && opens <= now) {
         t.bumped = true
         this.priorityEvents.push(`${t.name} high deadline`)
       }
+      const missable = this.missable(t)
+      if (missable !== null && missable <= now) t.missed = true
     }
   }
 
@@ -78,6 +96,7 @@ class Reference {
 
   exit(t: RefTask, ok: boolean, jitter: number, now: number): void {
     const before = this.effective(t)
+    if (ok) t.durations = [...t.durations, now - t.startedAt].slice(-10)
     t.failures = ok ? 0 : t.failures + 1
     const after = this.effective(t)
     if (after !== before) this.priorityEvents.push(`${t.name} ${after} failures`)
@@ -101,6 +120,7 @@ class Reference {
       t.attempts = 0
       t.failures = 0
       t.step = 0
+      t.missed = t.deadline !== null && now >= t.deadline
     }
     t.state = 'ready'
     t.dueAt = now
@@ -111,7 +131,10 @@ class Reference {
     const times: number[] = []
     for (const t of this.tasks) {
       if (t.state === 'scheduled' || t.state === 'retrying') times.push(t.dueAt)
-      if (LIVE.includes(t.state) && !t.bumped && t.deadline !== null) times.push(t.deadline - this.urgencyMs)
+      const opens = this.opens(t)
+      if (LIVE.includes(t.state) && !t.bumped && opens !== null) times.push(opens)
+      const missable = this.missable(t)
+      if (missable !== null) times.push(missable)
     }
     return times.length === 0 ? null : Math.min(...times)
   }

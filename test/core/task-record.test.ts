@@ -9,6 +9,7 @@ const changed: Omit<TaskRecord, 'spec'> = {
   lastExitCode: 0, lastOutcome: 'killed', pid: 77, pidStart: '123', runStartedAt: 6, rearm: true, peakMemory: 0,
   stopping: { cause: 'timeout', killAt: 8 },
   durations: [1200, 900],
+  missed: true,
 }
 
 describe('live task', () => {

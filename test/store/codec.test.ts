@@ -12,7 +12,7 @@ const parse = (text: string): Record<string, unknown> => JSON.parse(text) as Rec
 
 /** Every field away from its default. */
 const unusual: TaskSpec = {
-  name: 'odd', script: '/opt/odd "quoted".sh', args: ['a', ''], at: 1_800_000_000_123, deadline: 1_800_000_900_000,
+  name: 'odd', script: '/opt/odd "quoted".sh', args: ['a', ''], at: 1_800_000_000_123, deadline: 1_800_000_900_000, onDeadline: 'kill',
   priority: 'low', front: true, retries: 0, restart: 'always', cron: '*/5 * * * *', cronTz: 'Europe/Paris',
   backoff: { baseMs: 10, factor: 3, capMs: 1000 }, timeoutMs: 0, expectMs: 7200000, memoryBytes: 1024, cwd: '/tmp', env: { A: '1', 'B C': 'x\ny' },
   user: 'nobody', digest: 'dddddddddddddddddddddd',
@@ -24,11 +24,12 @@ const unusualRecord: TaskRecord = {
   runStartedAt: 1_800_000_001_000, rearm: true, peakMemory: 0,
   stopping: { cause: 'stop', killAt: 1_800_000_002_000 },
   durations: [0, 61_000],
+  missed: true,
 }
 
 const specArb: fc.Arbitrary<TaskSpec> = fc.record({
   name: fc.string({ minLength: 1 }), script: fc.string({ minLength: 1 }), args: fc.array(fc.string(), { maxLength: 3 }),
-  at: fc.integer({ min: 0, max: 4e12 }), deadline: fc.option(fc.integer({ min: 0, max: 4e12 })),
+  at: fc.integer({ min: 0, max: 4e12 }), deadline: fc.option(fc.integer({ min: 0, max: 4e12 })), onDeadline: fc.constantFrom('run', 'skip', 'kill' as const),
   priority: fc.constantFrom(...PRIORITIES), front: fc.boolean(), retries: fc.nat(20), restart: fc.constantFrom(...RESTARTS),
   cron: fc.option(fc.string()), cronTz: fc.option(fc.string()),
   backoff: fc.option(fc.record({ baseMs: fc.nat(), factor: fc.double({ min: 1, max: 10, noNaN: true }), capMs: fc.nat() })),
@@ -37,7 +38,7 @@ const specArb: fc.Arbitrary<TaskSpec> = fc.record({
 })
 
 const recordArb: fc.Arbitrary<TaskRecord> = fc.record({
-  spec: specArb, state: fc.constantFrom('scheduled', 'ready', 'running', 'retrying', 'succeeded', 'failed', 'stopped' as const),
+  spec: specArb, state: fc.constantFrom('scheduled', 'ready', 'running', 'retrying', 'succeeded', 'failed', 'stopped', 'expired' as const),
   priority: fc.constantFrom(...PRIORITIES), bumped: fc.boolean(), consecutiveFailures: fc.nat(9), retryStep: fc.nat(9),
   attempts: fc.nat(9), dueAt: fc.integer({ min: 0, max: 4e12 }), queuedSeq: fc.nat(), lastExitCode: fc.option(fc.integer({ min: -1, max: 255 })),
   lastOutcome: fc.option(fc.constantFrom('succeeded', 'failed', 'timeout', 'killed', 'interrupted', 'stopped' as const)),
@@ -45,6 +46,7 @@ const recordArb: fc.Arbitrary<TaskRecord> = fc.record({
   runStartedAt: fc.option(fc.integer({ min: 0, max: 4e12 })), rearm: fc.boolean(), peakMemory: fc.option(fc.nat()),
   stopping: fc.option(fc.record({ cause: fc.constantFrom('stop', 'timeout', 'memory', 'shutdown', 'remove', 'restart' as const), killAt: fc.option(fc.integer({ min: 0, max: 4e12 })) })),
   durations: fc.array(fc.nat(), { maxLength: 10 }),
+  missed: fc.boolean(),
 })
 
 describe('stored text (schema 3)', () => {

@@ -20,6 +20,7 @@ interface AddArgs extends CtlArgs {
   user?: string
   timeout?: string
   expect?: string
+  onDeadline?: string
   memory?: string
   cwd?: string
   env?: string[]
@@ -44,7 +45,7 @@ export function taskInputFromFlags(argv: AddArgs, cwd: string): Record<string, u
   const input: Record<string, unknown> = { name: argv.name, script: resolve(cwd, argv.script) }
   const args = argv['--']
   if (args !== undefined && args.length > 0) input['args'] = args.map(String)
-  for (const key of ['at', 'deadline', 'priority', 'restart', 'cron', 'tz', 'user', 'timeout', 'expect', 'memory'] as const) {
+  for (const key of ['at', 'deadline', 'priority', 'restart', 'cron', 'tz', 'user', 'timeout', 'expect', 'onDeadline', 'memory'] as const) {
     if (argv[key] !== undefined) input[key] = argv[key]
   }
   if (argv.front !== undefined) input['front'] = argv.front
@@ -63,6 +64,7 @@ export const addCommand: CommandModule<CtlArgs, AddArgs> = {
       .option('script', { type: 'string', demandOption: true, describe: 'executable file to run' })
       .option('at', { type: 'string', describe: 'when it becomes active: ISO 8601, now, +DURATION' })
       .option('deadline', { type: 'string', describe: 'when it must have run; same forms' })
+      .option('on-deadline', { type: 'string', describe: 'at the deadline: run (late anyway, default), skip (not started: expired), kill (end the run)' })
       .option('priority', { type: 'string', describe: 'high, medium or low (default medium)' })
       .option('front', { type: 'boolean', describe: 'go ahead of tasks of the same priority' })
       .option('retries', { type: 'string', describe: 'further attempts after a failure (default 3)' })

@@ -21,7 +21,7 @@ export function describeTask(t: StatusView, now = Date.now()): string {
     ['at', shortDate(t.at)],
     ['cron', t.cron === null ? '-' : `${t.cron}${t.tz === null ? '' : ` (${t.tz})`}`],
     ['next run', shortDate(t.nextRunAt)],
-    ['deadline', shortDate(t.deadline)],
+    ['deadline', t.deadline === null ? '-' : `${shortDate(t.deadline)} (on deadline: ${t.onDeadline})`],
     ['attempts', `${t.attempts} (retries ${t.retries}, restart ${t.restart})`],
     ['last outcome', t.lastOutcome === null ? '-' : `${t.lastOutcome}, exit code ${t.lastExitCode ?? '-'}`],
     ['pid', t.pid === null ? '-' : String(t.pid)],
