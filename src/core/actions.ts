@@ -1,4 +1,5 @@
 // Actions: everything that can happen to the queue, as plain data. Time and randomness come inside.
+import type { Limits } from './admission.js'
 import type { KillCause, TaskSpec } from './types.js'
 
 export type { KillCause } from './types.js'
@@ -24,6 +25,11 @@ export type Action =
   | { type: 'boot'; now: number; keep?: readonly string[] }
   /** The daemon is going down: every run is ended (recorded `interrupted`, to resume on the next start). */
   | { type: 'shutdown'; now: number }
+  /**
+   * Time to look ahead: the forecast (run with these figures) says which deadline tasks are now
+   * expected to miss their deadline (`task.at-risk`, once a cycle).
+   */
+  | { type: 'assess'; now: number; slots: number; unknownMs: number; limits?: Limits }
   /** The monitor measured the running process trees: a run over its memory limit is ended. */
   | { type: 'sampled'; now: number; samples: readonly RunSample[] }
   | { type: 'started'; now: number; name: string; pid: number; pidStart?: string | null }

@@ -3,6 +3,7 @@ import type { Action, Effect, KillCause } from './actions.js'
 import { backoffDelay } from './backoff.js'
 import { plainSpec } from './compact.js'
 import { isUrgent, missableDeadline, runWake, windowOpensAt } from './deadline.js'
+import { forecast } from './forecast.js'
 import { DomainError, notFound } from './errors.js'
 import { effectivePriority } from './priority.js'
 import type { State } from './state.js'
@@ -44,6 +45,8 @@ export function decide(state: State, action: Action): Decision {
       return shutdown(state, action.now)
     case 'sampled':
       return sampled(state, action.samples, action.now)
+    case 'assess':
+      return assess(state, action)
     case 'started':
       return started(state, action)
     case 'exited':
@@ -221,6 +224,40 @@ function shutdown(state: State, now: number): Decision {
     if (task.pid !== null) add(decision, ending(state, task.spec.name, task.pid, task.stopping, 'shutdown', now))
   }
   return decision
+}
+
+/** How far ahead an assessment looks at most: deadlines further out are assessed as they come nearer. */
+const ASSESS_HORIZON_MS = 7 * 24 * 60 * 60 * 1000
+
+/**
+ * The deadline tasks the forecast now expects to end after their deadline (or not to start before it):
+ * `task.at-risk`, once a cycle. The forecast looks as far as the latest deadline still ahead.
+ */
+function assess(state: State, action: Extract<Action, { type: 'assess' }>): Decision {
+  const { now } = action
+  const candidates: Task[] = []
+  let latest = now
+  for (const task of state.tasks.values()) {
+    const { deadline } = task.spec
+    if (deadline === null || deadline <= now || task.atRisk || !LIVE_STATES.has(task.state) || missableDeadline(task) === null) continue
+    candidates.push(task)
+    latest = Math.max(latest, deadline)
+  }
+  if (candidates.length === 0) return none()
+  const result = forecast(state, now, {
+    horizonMs: Math.min(latest - now, ASSESS_HORIZON_MS), unknownMs: action.unknownMs, slots: action.slots,
+    ...(action.limits === undefined ? {} : { limits: action.limits }),
+  })
+  const events: NewEvent[] = []
+  for (const task of candidates) {
+    const deadline = task.spec.deadline as number
+    const row = result.byTask.get(task.spec.name)
+    const late = row !== undefined ? row.atRisk : !result.truncated && deadline <= result.horizonEnd
+    if (!late) continue
+    const expectedEnd = row === undefined || !Number.isFinite(row.end) ? null : isoTime(row.end)
+    events.push({ type: 'task.at-risk', task: task.spec.name, deadline: isoTime(deadline), expectedEnd })
+  }
+  return { events, effects: [] }
 }
 
 /** Where the kernel does not hold a run to its memory limit, the monitor's samples do. */

@@ -14,11 +14,11 @@ export const RECENT_DURATIONS = 10
 export const NO_DURATIONS: readonly number[] = Object.freeze([])
 
 /** The fields of a task that keep their default until it first runs, fails or is bumped. */
-type Extras = Pick<Task, 'bumped' | 'consecutiveFailures' | 'retryStep' | 'attempts' | 'lastExitCode' | 'lastOutcome' | 'pid' | 'pidStart' | 'runStartedAt' | 'rearm' | 'peakMemory' | 'stopping' | 'durations' | 'missed'>
+type Extras = Pick<Task, 'bumped' | 'consecutiveFailures' | 'retryStep' | 'attempts' | 'lastExitCode' | 'lastOutcome' | 'pid' | 'pidStart' | 'runStartedAt' | 'rearm' | 'peakMemory' | 'stopping' | 'durations' | 'missed' | 'atRisk'>
 
 const NO_EXTRAS: Readonly<Extras> = Object.freeze({
   bumped: false, consecutiveFailures: 0, retryStep: 0, attempts: 0, lastExitCode: null, lastOutcome: null, pid: null,
-  pidStart: null, runStartedAt: null, rearm: false, peakMemory: null, stopping: null, durations: NO_DURATIONS, missed: false,
+  pidStart: null, runStartedAt: null, rearm: false, peakMemory: null, stopping: null, durations: NO_DURATIONS, missed: false, atRisk: false,
 })
 
 /** The record of a task just added: scheduled, never run. */
@@ -52,6 +52,7 @@ export function recordOf(task: Task): TaskRecord {
     stopping: task.stopping,
     durations: task.durations,
     missed: task.missed,
+    atRisk: task.atRisk,
   }
 }
 
@@ -76,6 +77,7 @@ export function fromRecord(r: TaskRecord, spec: TaskSpec): Task {
   task.stopping = r.stopping
   task.durations = r.durations
   task.missed = r.missed
+  task.atRisk = r.atRisk
   return task
 }
 
@@ -139,6 +141,8 @@ class LiveTask implements Task {
   set durations(value: readonly number[]) { this.change('durations', value) }
   get missed(): boolean { return this.more.missed }
   set missed(value: boolean) { this.change('missed', value) }
+  get atRisk(): boolean { return this.more.atRisk }
+  set atRisk(value: boolean) { this.change('atRisk', value) }
 
   toJSON(): TaskRecord {
     return recordOf(this)
@@ -148,6 +152,7 @@ class LiveTask implements Task {
 /** Start a new cycle: a changed definition or a manual run after the task had finished. */
 function rearm(task: TaskRecord): void {
   task.missed = false
+  task.atRisk = false
   task.attempts = 0
   task.consecutiveFailures = 0
   task.retryStep = 0
@@ -224,6 +229,7 @@ export function applyEvent(task: TaskRecord, event: TaskEvent): void {
       task.state = 'scheduled'
       task.dueAt = Date.parse(event.at)
       task.missed = task.spec.deadline !== null && task.dueAt >= task.spec.deadline
+      task.atRisk = false
       task.attempts = 0
       task.retryStep = 0
       if (event.reason === 'updated') {
@@ -241,6 +247,9 @@ export function applyEvent(task: TaskRecord, event: TaskEvent): void {
       return
     case 'task.deadline-missed':
       task.missed = true
+      return
+    case 'task.at-risk':
+      task.atRisk = true
       return
     case 'task.removed':
       return

@@ -97,6 +97,8 @@ export interface Task {
   durations: readonly number[]
   /** Its deadline passed in this cycle before it succeeded (`task.deadline-missed` was logged). */
   missed: boolean
+  /** The forecast said in this cycle that it would end after its deadline (`task.at-risk` was logged). */
+  atRisk: boolean
   /** Position in the ready heap and the timer heap (-1 when absent); owned by the heaps. */
   readyPos: number
   timerPos: number
@@ -142,6 +144,8 @@ export type TaskEvent =
     })
   | (EventBase & { type: 'task.retrying'; at: string; attempt: number; step: number })
   | (EventBase & { type: 'task.scheduled'; at: string; reason: 'cron' | 'updated' })
+  /** The forecast expects it to end after its deadline (null: not to start within the forecast); once a cycle. */
+  | (EventBase & { type: 'task.at-risk'; deadline: string; expectedEnd: string | null })
   /** Its deadline passed before it succeeded in its cycle; once a cycle. */
   | (EventBase & { type: 'task.deadline-missed'; deadline: string })
   /** Not started by its deadline, with `onDeadline: skip`: the cycle ends. */

@@ -81,7 +81,7 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
       clock, spawner, probe, monitor: options.monitor ?? processMonitor,
     }, {
       ...DEFAULT_SUPERVISOR_TIMING, logDir: options.home.logs, limits, killTimeoutMs: settings.killTimeoutMs,
-      logPolicy, historyKeep: settings.historyKeep,
+      logPolicy, historyKeep: settings.historyKeep, unknownDurationMs: settings.defaultExpectMs,
     })
     supervisor.hold()
     await supervisor.request({ type: 'boot', now: clock.now(), keep: adoption.keep })

@@ -36,6 +36,10 @@ export interface SupervisorOptions {
   historyKeep: number
   /** How often the tick applies that retention. */
   compactEveryMs: number
+  /** How often the tick asks the core which deadline tasks the forecast expects to be late. */
+  assessEveryMs: number
+  /** The forecast's guess for a run of unknown duration (the daemon's `defaultExpect`). */
+  unknownDurationMs: number
   /** A start or exit whose write failed is tried again after this, then twice as long each time... */
   writeRetryFirstMs: number
   /** ...up to this. */
@@ -44,7 +48,7 @@ export interface SupervisorOptions {
 
 export const DEFAULT_SUPERVISOR_TIMING = {
   sampleEveryMs: 1000, idleSampleEveryMs: 15_000, monitorEveryMs: 250, compactEveryMs: 60_000, historyKeep: 1_000_000,
-  logPolicy: DEFAULT_LOG_POLICY, writeRetryFirstMs: 100, writeRetryMostMs: 5000,
+  logPolicy: DEFAULT_LOG_POLICY, writeRetryFirstMs: 100, writeRetryMostMs: 5000, assessEveryMs: 5000, unknownDurationMs: 60_000,
 }
 
 export interface Ports {
@@ -67,6 +71,7 @@ export class Supervisor {
   private readonly sampler = new Periodic('resource sample')
   private readonly measurer = new Periodic('process measure')
   private readonly compactor = new Periodic('history compaction')
+  private readonly assessor = new Periodic('deadline assessment')
   /** Carries out the core's signal effects, never to a pid reported exited. */
   private readonly signals: Signals
   /** Starts and exits on their way to the log, kept until their write lands. */
@@ -204,6 +209,7 @@ export class Supervisor {
     this.sampler.maybe(now, this.sampleEvery(), () => this.sampleNow())
     if (this.state.running.size > 0) this.measurer.maybe(now, this.options.monitorEveryMs, () => this.measure())
     this.compactor.maybe(now, this.options.compactEveryMs, async () => void (await this.dispatcher.compact(this.options.historyKeep)))
+    this.assessor.maybe(now, this.options.assessEveryMs, () => this.assess(now))
     // While starts or exits wait for the store, nothing new is logged or started before them (the
     // retry kicks the tick once they land): a start that cannot be logged is a run nobody accounts for.
     const waiting = this.degraded !== null && this.results.size > 0
@@ -341,6 +347,14 @@ export class Supervisor {
     await this.request({ type: 'sampled', now, samples: limited }).catch((error: unknown) => {
       if (this.degraded === null) throw error
       this.killUnlogged(error, now)
+    })
+  }
+
+  /** Which deadline tasks the forecast now expects to be late (the core decides; `task.at-risk`). */
+  private async assess(now: number): Promise<void> {
+    const { limits } = this.options
+    await this.request({ type: 'assess', now, slots: limits.maxConcurrent, unknownMs: this.options.unknownDurationMs, limits }).catch((error: unknown) => {
+      if (this.degraded === null) throw error
     })
   }
 

@@ -19,7 +19,7 @@ const SPEC_DEFAULTS = {
 /** The record fields whose default does not depend on the definition (`priority` and `dueAt` do). */
 const RECORD_DEFAULTS = {
   state: 'scheduled', bumped: false, consecutiveFailures: 0, retryStep: 0, attempts: 0, lastExitCode: null,
-  lastOutcome: null, pid: null, pidStart: null, runStartedAt: null, rearm: false, peakMemory: null, stopping: null, missed: false,
+  lastOutcome: null, pid: null, pidStart: null, runStartedAt: null, rearm: false, peakMemory: null, stopping: null, missed: false, atRisk: false,
 } as const satisfies Partial<TaskRecord>
 
 const SPEC_KEYS = Object.keys(SPEC_DEFAULTS) as (keyof typeof SPEC_DEFAULTS)[]
@@ -133,5 +133,6 @@ export function recordFrom(raw: Json): TaskRecord {
     // Not in records before durations were learned: nothing learned yet.
     durations: r.durations ?? [],
     missed: r.missed ?? RECORD_DEFAULTS.missed,
+    atRisk: r.atRisk ?? RECORD_DEFAULTS.atRisk,
   }
 }

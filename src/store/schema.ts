@@ -41,7 +41,7 @@ function taskV1toV2(old: TaskRecordV1): StoredTask & { v: 2 } {
   return {
     v: 2, spec, state: old.state, priority: old.priority, bumped: false, consecutiveFailures: 0, retryStep: 0,
     attempts: old.attempts, dueAt: spec.at, queuedSeq: 0, lastExitCode: old.lastExitCode,
-    lastOutcome: old.lastOutcome, pid: old.pid, pidStart: null, rearm: false, runStartedAt: old.pid === null ? null : spec.at, peakMemory: null, stopping: null, durations: [], missed: false,
+    lastOutcome: old.lastOutcome, pid: old.pid, pidStart: null, rearm: false, runStartedAt: old.pid === null ? null : spec.at, peakMemory: null, stopping: null, durations: [], missed: false, atRisk: false,
   }
 }
 

@@ -124,3 +124,42 @@ describe('onDeadline', () => {
     assert.deepEqual([...groups.values()].map((g) => g.cause).sort(), ['killed at its deadline', MISSED_DEADLINE])
   })
 })
+
+describe('at risk', () => {
+  const HOUR = 60 * MIN
+  const assess = (d: CoreDriver) => d.dispatch({ type: 'assess', now: d.now, slots: 1, unknownMs: MIN })
+
+  it('a deadline task the forecast expects to end late is said at risk once a cycle, with its expected end', () => {
+    const d = new CoreDriver()
+    d.add('blocker', { priority: 'high', expectMs: HOUR })
+    d.startDue(undefined, ONE_SLOT)
+    d.add('report', { deadline: T0 + 30 * MIN, expectMs: 10 * MIN })
+    d.add('relaxed', { deadline: T0 + 3 * HOUR, expectMs: 10 * MIN })
+    const first = assess(d)
+    assert.deepEqual(brief(first.events), ['task.at-risk report'])
+    const event = first.events[0] as Extract<TaskEvent, { type: 'task.at-risk' }>
+    assert.equal(event.deadline, new Date(T0 + 30 * MIN).toISOString())
+    assert.equal(event.expectedEnd, new Date(T0 + 70 * MIN).toISOString())
+    assert.equal(d.task('report').atRisk, true)
+    assert.deepEqual(assess(d).events, [], 'said once')
+  })
+
+  it('says nothing of a task that will make it, of one whose deadline passed, or when there is no deadline', () => {
+    const d = new CoreDriver()
+    d.add('fine', { deadline: T0 + HOUR, expectMs: 10 * MIN })
+    d.add('plain')
+    assert.deepEqual(assess(d).events, [])
+  })
+
+  it('a new cycle may be at risk again', () => {
+    const d = new CoreDriver()
+    d.add('blocker', { priority: 'high', expectMs: HOUR })
+    d.startDue(undefined, ONE_SLOT)
+    d.add('report', { deadline: T0 + 30 * MIN, expectMs: 10 * MIN, retries: 0 })
+    assess(d)
+    d.dispatch({ type: 'stop', now: d.now, name: 'report' })
+    d.dispatch({ type: 'run', now: d.now, name: 'report' })
+    assert.equal(d.task('report').atRisk, false)
+    assert.deepEqual(brief(assess(d).events), ['task.at-risk report'])
+  })
+})

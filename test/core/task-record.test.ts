@@ -10,6 +10,7 @@ const changed: Omit<TaskRecord, 'spec'> = {
   stopping: { cause: 'timeout', killAt: 8 },
   durations: [1200, 900],
   missed: true,
+  atRisk: true,
 }
 
 describe('live task', () => {

@@ -51,6 +51,10 @@ describe('forecast and learned durations', () => {
     assert.match(text.stdout, /^busy +\S+ \S+ +\S+ \S+ +\[=+ +\]$/m)
     assert.match(text.stdout, /^tight +.*\[ +#*\|#+ +\] ! at risk$/m)
     assert.equal((await daemon.task('quick')).expectedStart, null, 'a finished task has no forecast')
+    // The daemon looks ahead every 5 s: the moment it becomes at risk is an event, once.
+    const risk = await daemon.waitForType('task.at-risk', 'tight', () => true, 10_000)
+    assert.equal(risk.expectedEnd, tight.end)
+    assert.equal(daemon.eventsOf('task.at-risk', 'next').length, 0, 'next has no deadline')
   })
 
   it('a deadline task with too little slack for its expected duration is bumped to high at once', { timeout: 30_000 }, async () => {

@@ -15,7 +15,7 @@ export function sampleTask(name: string, overrides: Partial<StoredTask> = {}): S
   return {
     spec, state: 'scheduled', priority: spec.priority, bumped: false, consecutiveFailures: 0, retryStep: 0, attempts: 0,
     dueAt: spec.at, queuedSeq: 1, lastExitCode: null, lastOutcome: null, pid: null, pidStart: null, rearm: false, runStartedAt: null, peakMemory: null,
-    stopping: null, durations: [], missed: false, ...overrides,
+    stopping: null, durations: [], missed: false, atRisk: false, ...overrides,
   }
 }
 

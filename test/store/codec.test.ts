@@ -25,6 +25,7 @@ const unusualRecord: TaskRecord = {
   stopping: { cause: 'stop', killAt: 1_800_000_002_000 },
   durations: [0, 61_000],
   missed: true,
+  atRisk: true,
 }
 
 const specArb: fc.Arbitrary<TaskSpec> = fc.record({
@@ -47,6 +48,7 @@ const recordArb: fc.Arbitrary<TaskRecord> = fc.record({
   stopping: fc.option(fc.record({ cause: fc.constantFrom('stop', 'timeout', 'memory', 'shutdown', 'remove', 'restart' as const), killAt: fc.option(fc.integer({ min: 0, max: 4e12 })) })),
   durations: fc.array(fc.nat(), { maxLength: 10 }),
   missed: fc.boolean(),
+  atRisk: fc.boolean(),
 })
 
 describe('stored text (schema 3)', () => {
