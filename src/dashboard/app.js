@@ -3,6 +3,7 @@ import { ask, dismiss } from './confirm.js'
 import * as details from './details.js'
 import { longTime, size } from './format.js'
 import * as table from './task-table.js'
+import * as timeline from './timeline.js'
 
 const $ = (selector) => document.querySelector(selector)
 const state = { ws: null, token: null, scope: null, nextId: 1, pending: new Map(), lastSeq: null, syncing: false, refreshing: new Set() }
@@ -125,10 +126,22 @@ async function sync() {
     state.lastSeq = subscribed.lastSeq
     state.syncing = false
     table.replaceAll(await request('tasks.list'))
+    refreshTimeline()
   } finally {
     state.syncing = false
   }
 }
+
+/** The timeline follows the events, at most once a second, and moves with the clock every 30 s. */
+let timelineDue = null
+function refreshTimeline() {
+  if (timelineDue !== null) return
+  timelineDue = setTimeout(() => {
+    timelineDue = null
+    request('forecast.list', { horizon: timeline.HORIZON }).then((rows) => timeline.render(rows), () => {})
+  }, 1000)
+}
+setInterval(refreshTimeline, 30_000)
 
 function onEvent(event) {
   state.lastSeq = Math.max(state.lastSeq ?? 0, event.seq)
@@ -144,6 +157,7 @@ function onEvent(event) {
     if (details.selected() === event.task) details.close()
   }
   refreshTask(event.task)
+  refreshTimeline()
   if ((event.type === 'run.exited' && event.outcome !== 'succeeded') || event.type === 'task.deadline-missed') request('errors.list').then(renderErrors, () => {})
   if (details.selected() === event.task) details.show(event.task).catch(() => {})
 }
