@@ -72,6 +72,8 @@ export const taskInputSchema = z.strictObject({
   onDeadline: z.enum(ON_DEADLINE, { error: got(ON_DEADLINE.join('|')) }).optional()
     .describe('At its deadline: run (late anyway), skip (not started: the cycle ends expired), kill (a run still going is ended)'),
   priority: z.enum(PRIORITIES, { error: got(PRIORITIES.join('|')) }).optional(),
+  preemptible: z.boolean({ error: got('true or false') }).optional()
+    .describe('Its run may be stopped (and queued again, no failure) to make room for a task that would otherwise miss its deadline'),
   front: z.boolean({ error: got('true or false') }).optional(),
   retries: z.number({ error: got('a whole number from 0 to 1000') }).int({ error: got('a whole number from 0 to 1000') })
     .min(0, { error: got('a whole number from 0 to 1000') }).max(1000, { error: got('a whole number from 0 to 1000') })
@@ -154,6 +156,7 @@ export function resolveTask(input: TaskInput, ctx: ResolveContext): TaskSpec {
     at,
     deadline,
     onDeadline: input.onDeadline ?? 'run',
+    preemptible: input.preemptible ?? false,
     priority: input.priority ?? 'medium',
     front: input.front ?? false,
     retries: input.retries ?? DEFAULT_RETRIES,

@@ -32,6 +32,8 @@ export type Action =
   | { type: 'assess'; now: number; slots: number; unknownMs: number; limits?: Limits }
   /** The monitor measured the running process trees: a run over its memory limit is ended. */
   | { type: 'sampled'; now: number; samples: readonly RunSample[] }
+  /** The planner asks room for `for` (near its deadline, no slot free): the run of `name` is stopped. */
+  | { type: 'preempt'; now: number; name: string; for: string }
   | { type: 'started'; now: number; name: string; pid: number; pidStart?: string | null }
   | {
       type: 'exited'
@@ -63,5 +65,7 @@ export type Action =
 /** What the runtime must do after an action: the only way the core reaches processes. */
 export type Effect =
   | { type: 'spawn'; task: string }
+  /** Stop the preemptible run of `task` to make room for `for` (the core decides it: a `preempt` action). */
+  | { type: 'preempt'; task: string; for: string }
   /** Signal a run's process group (never a pid whose exit was reported: the runtime guards that). */
   | { type: 'signal'; task: string; pid: number; signal: 'SIGTERM' | 'SIGKILL' }

@@ -11,7 +11,7 @@ type Profile = Readonly<Omit<TaskSpec, 'name' | 'at' | 'deadline' | 'digest'>>
 
 /** Every field of a definition, in the order of `TaskSpec`: the order its JSON has always had. */
 const SPEC_KEYS = [
-  'name', 'script', 'args', 'at', 'deadline', 'onDeadline', 'priority', 'front', 'retries', 'restart', 'cron', 'cronTz',
+  'name', 'script', 'args', 'at', 'deadline', 'onDeadline', 'preemptible', 'priority', 'front', 'retries', 'restart', 'cron', 'cronTz',
   'backoff', 'timeoutMs', 'expectMs', 'memoryBytes', 'cwd', 'env', 'user', 'digest',
 ] as const satisfies readonly (keyof TaskSpec)[]
 
@@ -30,6 +30,7 @@ class SharedSpec implements TaskSpec {
 
   get script(): string { return this.profile.script }
   get onDeadline(): OnDeadline { return this.profile.onDeadline }
+  get preemptible(): boolean { return this.profile.preemptible }
   get args(): string[] { return this.profile.args }
   get priority(): Priority { return this.profile.priority }
   get front(): boolean { return this.profile.front }
@@ -67,7 +68,7 @@ const opt = (value: string | null): string => (value === null ? '' : `=${value}`
 function profileKey(p: Profile): string {
   const b = p.backoff
   return [
-    p.script, p.args.length === 0 ? '' : JSON.stringify(p.args), p.onDeadline, p.priority, p.front ? 1 : 0, p.retries, p.restart,
+    p.script, p.args.length === 0 ? '' : JSON.stringify(p.args), p.onDeadline, p.preemptible ? 1 : 0, p.priority, p.front ? 1 : 0, p.retries, p.restart,
     opt(p.cron), opt(p.cronTz), b === null ? '' : `${b.baseMs}/${b.factor}/${b.capMs}`, p.timeoutMs ?? '', p.expectMs ?? '',
     p.memoryBytes ?? '', opt(p.cwd), isEmpty(p.env) ? '' : JSON.stringify(p.env), opt(p.user),
   ].join('\u0000')
@@ -77,7 +78,7 @@ const RECENT_PROFILES = 4
 
 /** Whether a definition has this profile: the same fields `profileKey` tells apart, compared in place. */
 function sameProfile(p: Profile, spec: TaskSpec): boolean {
-  return p.script === spec.script && p.onDeadline === spec.onDeadline && p.priority === spec.priority && p.front === spec.front && p.retries === spec.retries &&
+  return p.script === spec.script && p.onDeadline === spec.onDeadline && p.preemptible === spec.preemptible && p.priority === spec.priority && p.front === spec.front && p.retries === spec.retries &&
     p.restart === spec.restart && p.cron === spec.cron && p.cronTz === spec.cronTz && p.timeoutMs === spec.timeoutMs && p.expectMs === spec.expectMs &&
     p.memoryBytes === spec.memoryBytes && p.cwd === spec.cwd && p.user === spec.user &&
     sameBackoff(p.backoff, spec.backoff) && sameList(p.args, spec.args) && sameEntries(p.env, spec.env)
@@ -146,6 +147,7 @@ export class Interner {
       script: this.string(spec.script),
       args: spec.args.length === 0 ? EMPTY_ARGS : Object.freeze(spec.args.map((a) => this.string(a))) as string[],
       onDeadline: spec.onDeadline,
+      preemptible: spec.preemptible,
       priority: spec.priority,
       front: spec.front,
       retries: spec.retries,

@@ -47,6 +47,8 @@ export function decide(state: State, action: Action): Decision {
       return sampled(state, action.samples, action.now)
     case 'assess':
       return assess(state, action)
+    case 'preempt':
+      return preempt(state, action)
     case 'started':
       return started(state, action)
     case 'exited':
@@ -226,6 +228,17 @@ function shutdown(state: State, now: number): Decision {
   return decision
 }
 
+/**
+ * Room for a task near its deadline: the preemptible run is stopped (outcome `preempted`: no failure,
+ * no attempt spent) and its task queued again. Nothing if it is no longer a preemptible run, or is
+ * being ended already.
+ */
+function preempt(state: State, action: Extract<Action, { type: 'preempt' }>): Decision {
+  const task = state.tasks.get(action.name)
+  if (task === undefined || task.pid === null || task.stopping !== null || !task.spec.preemptible) return none()
+  return ending(state, task.spec.name, task.pid, null, 'preempt', action.now)
+}
+
 /** How far ahead an assessment looks at most: deadlines further out are assessed as they come nearer. */
 const ASSESS_HORIZON_MS = 7 * 24 * 60 * 60 * 1000
 
@@ -312,6 +325,7 @@ function outcomeOf(code: number | null, signal: string | null, cause: KillCause 
   if (cause === 'shutdown') return 'interrupted'
   if (cause === 'timeout') return 'timeout'
   if (cause === 'deadline') return 'deadline'
+  if (cause === 'preempt') return 'preempted'
   if (cause === 'stop' || cause === 'remove' || cause === 'restart') return 'stopped'
   if (cause !== null) return 'killed'
   if (code === 0 && error === undefined) return 'succeeded'
@@ -353,6 +367,8 @@ function afterRun(state: State, task: Task, outcome: Outcome, action: Extract<Ac
   const name = task.spec.name
   const { spec } = task
   if (action.cause === 'stop') return [{ type: 'task.stopped', task: name }]
+  // Made room for a task near its deadline: due again at once, in its old place.
+  if (action.cause === 'preempt') return [{ type: 'task.due', task: name, reason: 'preempted' }]
   // Too late to be of use: no retry after a run ended at its deadline.
   if (action.cause === 'deadline') return [{ type: 'task.failed', task: name }]
   if (action.cause === 'restart') return [{ type: 'task.due', task: name, reason: 'restart' }]
@@ -426,6 +442,8 @@ function causeText(task: Task | undefined, outcome: Outcome, action: Extract<Act
       return 'stopped: the task was removed'
     case 'restart':
       return 'stopped to restart'
+    case 'preempt':
+      return 'preempted: stopped to make room for a task near its deadline'
     case 'deadline':
       return task?.spec.deadline == null ? 'killed at its deadline' : `killed at its deadline ${new Date(task.spec.deadline).toISOString()}`
     default:

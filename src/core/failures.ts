@@ -22,6 +22,7 @@ export function failureCause(event: Exited): string | null {
     case 'succeeded':
     case 'interrupted':
     case 'stopped':
+    case 'preempted':
       return null
     case 'timeout':
       return 'timeout'

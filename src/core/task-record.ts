@@ -218,6 +218,7 @@ export function applyEvent(task: TaskRecord, event: TaskEvent): void {
       // A success says how long a run takes: its expected duration is learned from the last few.
       if (event.outcome === 'succeeded') task.durations = [...task.durations, event.durationMs].slice(-RECENT_DURATIONS)
       if (event.outcome === 'succeeded') task.consecutiveFailures = 0
+      else if (event.outcome === 'preempted') task.attempts = Math.max(0, task.attempts - 1) // not an attempt of its own
       else if (event.outcome !== 'interrupted' && event.outcome !== 'stopped') task.consecutiveFailures += 1
       return
     case 'task.retrying':

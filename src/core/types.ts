@@ -16,13 +16,13 @@ export type TaskState = 'scheduled' | 'ready' | 'running' | 'retrying' | 'succee
  * How a run ended. `stopped`: ended on purpose (stop, remove, restart): never a failure. `killed`: by a
  * signal it did not ask for (its memory limit, or someone outside the supervisor): `cause` says which.
  */
-export type Outcome = 'succeeded' | 'failed' | 'timeout' | 'killed' | 'interrupted' | 'stopped' | 'deadline'
+export type Outcome = 'succeeded' | 'failed' | 'timeout' | 'killed' | 'interrupted' | 'stopped' | 'deadline' | 'preempted'
 
 /**
  * Why the supervisor ends a run: a user's stop, remove or restart, its timeout, its memory limit, the
  * daemon's shutdown (the run is `interrupted`, to resume on the next start).
  */
-export type KillCause = 'stop' | 'timeout' | 'memory' | 'shutdown' | 'remove' | 'restart' | 'deadline'
+export type KillCause = 'stop' | 'timeout' | 'memory' | 'shutdown' | 'remove' | 'restart' | 'deadline' | 'preempt'
 
 /** A run being ended: why, and when SIGKILL follows the SIGTERM it was sent (null once sent). */
 export interface Stopping {
@@ -46,6 +46,8 @@ export interface TaskSpec {
   at: number
   deadline: number | null
   onDeadline: OnDeadline
+  /** Its run may be stopped to make room for a task that would otherwise miss its deadline. */
+  preemptible: boolean
   priority: Priority
   front: boolean
   retries: number
@@ -116,7 +118,7 @@ export type TaskEvent =
   | (EventBase & { type: 'task.added'; spec: TaskSpec })
   | (EventBase & { type: 'task.updated'; spec: TaskSpec })
   | (EventBase & { type: 'task.removed' })
-  | (EventBase & { type: 'task.due'; reason: 'date' | 'backoff' | 'manual' | 'interrupted' | 'restart' })
+  | (EventBase & { type: 'task.due'; reason: 'date' | 'backoff' | 'manual' | 'interrupted' | 'restart' | 'preempted' })
   | (EventBase & { type: 'task.priority'; from: Priority; to: Priority; reason: 'deadline' | 'failures' })
   | (EventBase & { type: 'run.started'; pid: number; attempt: number; pidStart: string | null })
   /**

@@ -11,6 +11,7 @@ export interface TaskView {
   deadline: string | null
   /** What its deadline does: run (late anyway), skip, kill. */
   onDeadline: string
+  preemptible: boolean
   front: boolean
   attempts: number
   retries: number
@@ -68,6 +69,7 @@ export function taskView(task: Task, waitingReason: string | null, times: TaskTi
     at: iso(spec.at),
     deadline: spec.deadline === null ? null : iso(spec.deadline),
     onDeadline: spec.onDeadline,
+    preemptible: spec.preemptible,
     front: spec.front,
     attempts: task.attempts,
     retries: spec.retries,

@@ -243,12 +243,28 @@ export class Supervisor {
       const planned = plan(this.state, this.watch.forAdmission(), this.options.limits)
       this.blocked = planned.blocked
       for (const effect of planned.effects) {
+        if (effect.type === 'preempt') {
+          await this.preempt(effect.task, effect.for)
+          continue
+        }
         const task = this.state.tasks.get(effect.task)
         if (effect.type !== 'spawn' || task === undefined) continue
         launching(this.state, task)
         this.results.track(this.spawn(task).then((action) => this.results.record(action)))
       }
     })
+  }
+
+  /**
+   * Stop `victim`'s run to make room for `urgent` (the core decides and logs it; its signal follows).
+   * If it cannot be written, nothing is stopped: the next tick asks again. Only call from inside `serial`.
+   */
+  private async preempt(victim: string, urgent: string): Promise<void> {
+    try {
+      await this.dispatcher.handle({ type: 'preempt', now: this.ports.clock.now(), name: victim, for: urgent })
+    } catch (error) {
+      process.emitWarning(`preempting ${victim} for ${urgent} failed: ${(error as Error).message}`)
+    }
   }
 
   /** Start one run; its start (or its failure to start) as an action to log. */

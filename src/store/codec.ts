@@ -12,7 +12,7 @@ type Json = Record<string, unknown>
 
 /** The definition fields whose default is a single value, compared with `===`. */
 const SPEC_DEFAULTS = {
-  deadline: null, onDeadline: 'run', priority: 'medium', front: false, retries: 3, restart: 'on-failure', cron: null,
+  deadline: null, onDeadline: 'run', preemptible: false, priority: 'medium', front: false, retries: 3, restart: 'on-failure', cron: null,
   cronTz: null, backoff: null, timeoutMs: null, expectMs: null, memoryBytes: null, cwd: null, user: null,
 } as const satisfies Partial<TaskSpec>
 
@@ -90,6 +90,7 @@ export function specFrom(raw: Json): TaskSpec {
     at: r.at as number,
     deadline: r.deadline ?? null,
     onDeadline: r.onDeadline ?? SPEC_DEFAULTS.onDeadline,
+    preemptible: r.preemptible ?? SPEC_DEFAULTS.preemptible,
     priority: r.priority ?? SPEC_DEFAULTS.priority,
     front: r.front ?? SPEC_DEFAULTS.front,
     retries: r.retries ?? SPEC_DEFAULTS.retries,

@@ -34,7 +34,7 @@ export interface TaskRecordV1 {
 function taskV1toV2(old: TaskRecordV1): StoredTask & { v: 2 } {
   const spec: TaskSpec = {
     name: old.name, script: old.script, args: old.args, at: Date.parse(old.at),
-    deadline: old.deadline === null ? null : Date.parse(old.deadline), onDeadline: 'run', priority: old.priority,
+    deadline: old.deadline === null ? null : Date.parse(old.deadline), onDeadline: 'run', preemptible: false, priority: old.priority,
     front: old.front, retries: old.retries, restart: 'on-failure', cron: null, cronTz: null, backoff: null, timeoutMs: null, expectMs: null,
     memoryBytes: null, cwd: null, env: {}, user: null, digest: '',
   }

@@ -16,7 +16,7 @@ export const UNKNOWN_RESOURCES: Resources = { cpuPercent: null, freeBytes: null 
 /** A resolved task definition with plain defaults; the digest follows the fields unless given. */
 export function spec(name: string, fields: Partial<TaskSpec> = {}): TaskSpec {
   const base: Omit<TaskSpec, 'digest'> = {
-    name, script: `${name}.js`, args: [], at: T0, deadline: null, onDeadline: 'run', priority: 'medium', front: false,
+    name, script: `${name}.js`, args: [], at: T0, deadline: null, onDeadline: 'run', preemptible: false, priority: 'medium', front: false,
     retries: 0, restart: 'on-failure', cron: null, cronTz: null, backoff: null, timeoutMs: null, expectMs: null, memoryBytes: null, cwd: null, env: {}, user: null,
     ...fields,
   }
@@ -39,6 +39,8 @@ export interface ExitOptions {
 export class CoreDriver {
   readonly state: State
   readonly log: TaskEvent[] = []
+  /** The effects of the preemptions `startDue` decided. */
+  readonly effects: Effect[] = []
   now: number
   private nextPid = 1000
 
@@ -84,10 +86,17 @@ export class CoreDriver {
     return plan(this.state, resources, limits)
   }
 
-  /** Plan, then report each spawn as started with a fresh pid, in order; the names started. */
+  /**
+   * Plan, then report each spawn as started with a fresh pid, in order; the names started. A
+   * preemption planned is decided as the supervisor does (`preempt`); its effects land in `effects`.
+   */
   startDue(resources: Resources = UNKNOWN_RESOURCES, limits: Limits = NO_LIMITS): string[] {
     const started: string[] = []
     for (const effect of this.plan(resources, limits).effects) {
+      if (effect.type === 'preempt') {
+        this.effects.push(...this.dispatch({ type: 'preempt', now: this.now, name: effect.task, for: effect.for }).effects)
+        continue
+      }
       if (effect.type !== 'spawn') continue
       this.dispatch({ type: 'started', now: this.now, name: effect.task, pid: this.nextPid++ })
       started.push(effect.task)

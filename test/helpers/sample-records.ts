@@ -4,7 +4,7 @@ import type { StoredTask } from '../../src/store/store.js'
 
 export function sampleSpec(name: string, overrides: Partial<TaskSpec> = {}): TaskSpec {
   return {
-    name, script: '/bin/true', args: [], at: Date.UTC(2026, 10, 27), deadline: null, onDeadline: 'run', priority: 'medium', front: false,
+    name, script: '/bin/true', args: [], at: Date.UTC(2026, 10, 27), deadline: null, onDeadline: 'run', preemptible: false, priority: 'medium', front: false,
     retries: 3, restart: 'on-failure', cron: null, cronTz: null, backoff: null, timeoutMs: null, expectMs: null, memoryBytes: null, cwd: null, env: {}, user: null,
     digest: `digest-${name}`, ...overrides,
   }

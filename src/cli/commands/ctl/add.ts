@@ -13,6 +13,7 @@ interface AddArgs extends CtlArgs {
   deadline?: string
   priority?: string
   front?: boolean
+  preemptible?: boolean
   retries?: string
   restart?: string
   cron?: string
@@ -49,6 +50,7 @@ export function taskInputFromFlags(argv: AddArgs, cwd: string): Record<string, u
     if (argv[key] !== undefined) input[key] = argv[key]
   }
   if (argv.front !== undefined) input['front'] = argv.front
+  if (argv.preemptible !== undefined) input['preemptible'] = argv.preemptible
   if (argv.retries !== undefined) input['retries'] = numeric(argv.retries)
   if (argv.cwd !== undefined) input['cwd'] = resolve(cwd, argv.cwd)
   if (argv.env !== undefined) input['env'] = parseEnvPairs(argv.env)
@@ -66,6 +68,7 @@ export const addCommand: CommandModule<CtlArgs, AddArgs> = {
       .option('deadline', { type: 'string', describe: 'when it must have run; same forms' })
       .option('on-deadline', { type: 'string', describe: 'at the deadline: run (late anyway, default), skip (not started: expired), kill (end the run)' })
       .option('priority', { type: 'string', describe: 'high, medium or low (default medium)' })
+      .option('preemptible', { type: 'boolean', describe: 'its run may be stopped (queued again, no failure) for a task that would otherwise miss its deadline' })
       .option('front', { type: 'boolean', describe: 'go ahead of tasks of the same priority' })
       .option('retries', { type: 'string', describe: 'further attempts after a failure (default 3)' })
       .option('restart', { type: 'string', describe: 'never, on-failure or always (default on-failure)' })

@@ -22,7 +22,7 @@ export function describeTask(t: StatusView, now = Date.now()): string {
     ['cron', t.cron === null ? '-' : `${t.cron}${t.tz === null ? '' : ` (${t.tz})`}`],
     ['next run', shortDate(t.nextRunAt)],
     ['deadline', t.deadline === null ? '-' : `${shortDate(t.deadline)} (on deadline: ${t.onDeadline})`],
-    ['attempts', `${t.attempts} (retries ${t.retries}, restart ${t.restart})`],
+    ['attempts', `${t.attempts} (retries ${t.retries}, restart ${t.restart})${t.preemptible ? ', preemptible' : ''}`],
     ['last outcome', t.lastOutcome === null ? '-' : `${t.lastOutcome}, exit code ${t.lastExitCode ?? '-'}`],
     ['pid', t.pid === null ? '-' : String(t.pid)],
     ['uptime', t.runStartedAt === null ? '-' : `${duration(now - Date.parse(t.runStartedAt))} (since ${shortDate(t.runStartedAt)})`],
