@@ -13,7 +13,7 @@ export interface ApplyPreview {
 
 /** The definition's fields a user wrote (the digest is derived from them). */
 const FIELDS: readonly (keyof TaskSpec)[] = [
-  'script', 'args', 'at', 'deadline', 'onDeadline', 'preemptible', 'priority', 'front', 'retries', 'restart', 'cron', 'cronTz', 'backoff',
+  'script', 'args', 'at', 'deadline', 'onDeadline', 'preemptible', 'priority', 'front', 'retries', 'restart', 'cron', 'cronTz', 'overlap', 'missed', 'backoff',
   'timeoutMs', 'expectMs', 'memoryBytes', 'cwd', 'env', 'user',
 ]
 

@@ -4,7 +4,7 @@ import { resolve } from 'node:path'
 import { z } from 'zod'
 import { DomainError } from '../core/errors.js'
 import { DEFAULT_BACKOFF } from '../core/backoff.js'
-import { ON_DEADLINE, PRIORITIES, RESTARTS, type BackoffPolicy, type TaskSpec } from '../core/types.js'
+import { MISSED_POLICIES, ON_DEADLINE, OVERLAP_POLICIES, PRIORITIES, RESTARTS, type BackoffPolicy, type TaskSpec } from '../core/types.js'
 import { cronProblem, nextCronTime } from './cron.js'
 import { formatSize } from '../core/admission.js'
 import { envSchema, execFieldProblems, execText } from './exec-limits.js'
@@ -80,6 +80,10 @@ export const taskInputSchema = z.strictObject({
     .optional(),
   restart: z.enum(RESTARTS, { error: got(RESTARTS.join('|')) }).optional(),
   cron: z.string({ error: got('a cron expression of 5 or 6 fields') }).nullable().optional(),
+  missed: z.enum(MISSED_POLICIES, { error: got(MISSED_POLICIES.join('|')) }).optional()
+    .describe('Cron slots the daemon was not there for (down, asleep): once (run once for all of them) or skip (wait for the next slot)'),
+  overlap: z.enum(OVERLAP_POLICIES, { error: got(OVERLAP_POLICIES.join('|')) }).optional()
+    .describe('A cron slot that comes while the previous run (or its retries) still goes on: skip it (recorded), queue it (run right after), replace (stop the run, start the new one)'),
   tz: z.string({ error: got('an IANA time zone such as Europe/Paris') })
     .refine(isTimeZone, { error: got('an IANA time zone such as Europe/Paris') }).nullable().optional(),
   backoff: backoffSchema.optional(),
@@ -97,6 +101,9 @@ export const taskInputSchema = z.strictObject({
     if (problem !== null) ctx.addIssue({ code: 'custom', path: ['cron'], message: problem })
   } else if (task.tz != null) {
     ctx.addIssue({ code: 'custom', path: ['tz'], message: 'only applies to a cron schedule' })
+  }
+  for (const key of ['missed', 'overlap'] as const) {
+    if (task[key] !== undefined && task.cron == null) ctx.addIssue({ code: 'custom', path: [key], message: 'only applies to a cron schedule' })
   }
   if (task.onDeadline !== undefined && task.onDeadline !== 'run') {
     if (task.deadline == null) ctx.addIssue({ code: 'custom', path: ['onDeadline'], message: `${task.onDeadline} needs a deadline` })
@@ -156,6 +163,8 @@ export function resolveTask(input: TaskInput, ctx: ResolveContext): TaskSpec {
     at,
     deadline,
     onDeadline: input.onDeadline ?? 'run',
+    missed: input.missed ?? 'once',
+    overlap: input.overlap ?? 'skip',
     preemptible: input.preemptible ?? false,
     priority: input.priority ?? 'medium',
     front: input.front ?? false,

@@ -50,8 +50,6 @@ export type Action =
       cause: KillCause | null
       /** Highest memory of the run's process tree the monitor saw, if it saw any. */
       peakMemory?: number
-      /** For a cron task: its next occurrence after `now`, computed by the runtime. */
-      nextAt?: number
       /** The run's last stderr lines and their fingerprint (see failures.ts). */
       stderr?: string
       fingerprint?: string

@@ -1,7 +1,7 @@
 // Keeping 100k definitions small in memory. A definition's own part (name, dates, digest) is stored on
 // a small fixed-shape object; the part many tasks repeat (script, arguments, settings) is one shared
 // frozen profile. Equal strings, empty lists and backoff policies are shared too.
-import type { BackoffPolicy, OnDeadline, Priority, Restart, TaskSpec } from './types.js'
+import type { BackoffPolicy, MissedPolicy, OnDeadline, OverlapPolicy, Priority, Restart, TaskSpec } from './types.js'
 
 const EMPTY_ARGS: string[] = Object.freeze([]) as unknown as string[]
 const EMPTY_ENV: Record<string, string> = Object.freeze({}) as Record<string, string>
@@ -11,7 +11,7 @@ type Profile = Readonly<Omit<TaskSpec, 'name' | 'at' | 'deadline' | 'digest'>>
 
 /** Every field of a definition, in the order of `TaskSpec`: the order its JSON has always had. */
 const SPEC_KEYS = [
-  'name', 'script', 'args', 'at', 'deadline', 'onDeadline', 'preemptible', 'priority', 'front', 'retries', 'restart', 'cron', 'cronTz',
+  'name', 'script', 'args', 'at', 'deadline', 'onDeadline', 'missed', 'overlap', 'preemptible', 'priority', 'front', 'retries', 'restart', 'cron', 'cronTz',
   'backoff', 'timeoutMs', 'expectMs', 'memoryBytes', 'cwd', 'env', 'user', 'digest',
 ] as const satisfies readonly (keyof TaskSpec)[]
 
@@ -31,6 +31,8 @@ class SharedSpec implements TaskSpec {
   get script(): string { return this.profile.script }
   get onDeadline(): OnDeadline { return this.profile.onDeadline }
   get preemptible(): boolean { return this.profile.preemptible }
+  get missed(): MissedPolicy { return this.profile.missed }
+  get overlap(): OverlapPolicy { return this.profile.overlap }
   get args(): string[] { return this.profile.args }
   get priority(): Priority { return this.profile.priority }
   get front(): boolean { return this.profile.front }
@@ -68,7 +70,7 @@ const opt = (value: string | null): string => (value === null ? '' : `=${value}`
 function profileKey(p: Profile): string {
   const b = p.backoff
   return [
-    p.script, p.args.length === 0 ? '' : JSON.stringify(p.args), p.onDeadline, p.preemptible ? 1 : 0, p.priority, p.front ? 1 : 0, p.retries, p.restart,
+    p.script, p.args.length === 0 ? '' : JSON.stringify(p.args), p.onDeadline, p.missed, p.overlap, p.preemptible ? 1 : 0, p.priority, p.front ? 1 : 0, p.retries, p.restart,
     opt(p.cron), opt(p.cronTz), b === null ? '' : `${b.baseMs}/${b.factor}/${b.capMs}`, p.timeoutMs ?? '', p.expectMs ?? '',
     p.memoryBytes ?? '', opt(p.cwd), isEmpty(p.env) ? '' : JSON.stringify(p.env), opt(p.user),
   ].join('\u0000')
@@ -78,7 +80,7 @@ const RECENT_PROFILES = 4
 
 /** Whether a definition has this profile: the same fields `profileKey` tells apart, compared in place. */
 function sameProfile(p: Profile, spec: TaskSpec): boolean {
-  return p.script === spec.script && p.onDeadline === spec.onDeadline && p.preemptible === spec.preemptible && p.priority === spec.priority && p.front === spec.front && p.retries === spec.retries &&
+  return p.script === spec.script && p.onDeadline === spec.onDeadline && p.preemptible === spec.preemptible && p.missed === spec.missed && p.overlap === spec.overlap && p.priority === spec.priority && p.front === spec.front && p.retries === spec.retries &&
     p.restart === spec.restart && p.cron === spec.cron && p.cronTz === spec.cronTz && p.timeoutMs === spec.timeoutMs && p.expectMs === spec.expectMs &&
     p.memoryBytes === spec.memoryBytes && p.cwd === spec.cwd && p.user === spec.user &&
     sameBackoff(p.backoff, spec.backoff) && sameList(p.args, spec.args) && sameEntries(p.env, spec.env)
@@ -148,6 +150,8 @@ export class Interner {
       args: spec.args.length === 0 ? EMPTY_ARGS : Object.freeze(spec.args.map((a) => this.string(a))) as string[],
       onDeadline: spec.onDeadline,
       preemptible: spec.preemptible,
+      missed: spec.missed,
+      overlap: spec.overlap,
       priority: spec.priority,
       front: spec.front,
       retries: spec.retries,

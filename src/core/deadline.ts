@@ -38,6 +38,10 @@ export function nextWake(task: Task, urgencyMs: number): number | null {
   let wake: number | null = null
   if (task.state === 'scheduled' || task.state === 'retrying') wake = task.dueAt
   else if (task.pid !== null) wake = runWake(task)
+  // A cron task's next slot during its cycle (a run or its retries): its overlap policy decides then.
+  if (task.spec.cron !== null && task.slotAt !== null && (task.pid !== null || task.state === 'retrying')) {
+    wake = wake === null ? task.slotAt : Math.min(wake, task.slotAt)
+  }
   if (!task.bumped && LIVE_STATES.has(task.state)) {
     const opens = windowOpensAt(task, urgencyMs)
     if (opens !== null) wake = wake === null ? opens : Math.min(wake, opens)

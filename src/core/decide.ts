@@ -1,6 +1,7 @@
 // decide(state, action) -> events and effects: what an action means, without changing anything.
 import type { Action, Effect, KillCause } from './actions.js'
 import { backoffDelay } from './backoff.js'
+import { nextCronTime } from './calendar.js'
 import { plainSpec } from './compact.js'
 import { isUrgent, missableDeadline, runWake, windowOpensAt } from './deadline.js'
 import { forecast } from './forecast.js'
@@ -168,13 +169,16 @@ function clock(state: State, now: number): Decision {
   const woken = [...state.timers.ordered((t) => (t.wakeAt as number) <= now)]
   for (const task of woken) {
     const name = task.spec.name
-    if ((task.state === 'scheduled' || task.state === 'retrying') && task.dueAt <= now) {
+    if (task.state === 'scheduled' && task.dueAt <= now && task.spec.cron !== null && now - task.dueAt > MISSED_GRACE_MS) {
+      decision.events.push(...missedSlot(task, now))
+    } else if ((task.state === 'scheduled' || task.state === 'retrying') && task.dueAt <= now) {
       decision.events.push({ type: 'task.due', task: name, reason: task.state === 'scheduled' ? 'date' : 'backoff' })
     }
     if (LIVE_STATES.has(task.state) && !task.bumped && isUrgent(task, now, state.config.urgencyMs)) {
       decision.events.push({ type: 'task.priority', task: name, from: task.priority, to: 'high', reason: 'deadline' })
     }
     if (task.pid !== null) add(decision, runClock(state, task, task.pid, now))
+    if (overlapAt(task) !== null && (overlapAt(task) as number) <= now) add(decision, overlapSlot(state, task, now))
     const deadline = missableDeadline(task)
     if (deadline !== null && deadline <= now) add(decision, deadlinePassed(state, task, deadline, now))
   }
@@ -196,6 +200,54 @@ function deadlinePassed(state: State, task: Task, deadline: number, now: number)
   if (task.spec.onDeadline === 'skip' && waiting && !state.starting.has(name)) decision.events.push({ type: 'task.expired', task: name })
   if (task.spec.onDeadline === 'kill' && task.pid !== null) add(decision, ending(state, name, task.pid, task.stopping, 'deadline', now))
   return decision
+}
+
+/** How late the daemon may get to a cron slot before it counts as missed (it was asleep, or the clock jumped). */
+export const MISSED_GRACE_MS = 60_000
+
+/**
+ * A cron slot the daemon was not there for: it started after the slot, or got to it over a minute late.
+ * Logged, then its `missed` policy: `once` runs it now (once for however many were missed), `skip`
+ * waits for the next slot.
+ */
+function missedSlot(task: Task, now: number): NewEvent[] {
+  const { spec } = task
+  const name = spec.name
+  const missed: NewEvent = { type: 'task.slot-missed', task: name, at: isoTime(task.dueAt), policy: spec.missed }
+  const next = spec.missed === 'skip' && spec.cron !== null ? nextCronTime(spec.cron, spec.cronTz, now + 1) : null
+  // With no slot left to wait for, a skipped slot runs after all: the task does not stay due for ever.
+  if (next === null) return [missed, { type: 'task.due', task: name, reason: 'date' }]
+  return [missed, { type: 'task.scheduled', task: name, at: isoTime(next), reason: 'cron' }]
+}
+
+/** When a cron task's next slot comes during its cycle (a run or its retries going on), or null. */
+export function overlapAt(task: Task): number | null {
+  if (task.spec.cron === null || task.slotAt === null) return null
+  return task.pid !== null || task.state === 'retrying' ? task.slotAt : null
+}
+
+/**
+ * A cron slot came while the cycle before it still goes on. Logged, then its `overlap` policy: `skip`
+ * lets the slot go; `queue` runs it when the cycle ends (several such slots run once); `replace` ends
+ * the run (outcome `stopped`) or the wait for a retry, and the slot's run starts at once.
+ */
+function overlapSlot(state: State, task: Task, now: number): Decision {
+  const { spec } = task
+  const name = spec.name
+  const at = task.slotAt as number
+  const next = nextCronTime(spec.cron as string, spec.cronTz, now + 1)
+  const events: NewEvent[] = [{ type: 'task.slot-overlap', task: name, at: isoTime(at), policy: spec.overlap, next: next === null ? null : isoTime(next) }]
+  if (spec.overlap !== 'replace') return { events, effects: [] }
+  if (task.pid !== null) {
+    const ended = ending(state, name, task.pid, task.stopping, 'replace', now)
+    return { events: [...events, ...ended.events], effects: ended.effects }
+  }
+  return { events: [...events, ...slotRun(name, task.slotQueued ?? at)], effects: [] }
+}
+
+/** A new cycle for a slot that waited (queued, or replacing the cycle before it): due at once. */
+function slotRun(name: string, slot: number): NewEvent[] {
+  return [{ type: 'task.scheduled', task: name, at: isoTime(slot), reason: 'cron' }, { type: 'task.due', task: name, reason: 'overlap' }]
 }
 
 /** A running task at its wake: its SIGKILL is due, or its timeout has come. */
@@ -301,6 +353,11 @@ function started(state: State, action: Extract<Action, { type: 'started' }>): De
     return { events: [...run, ...ended.events], effects: ended.effects }
   }
   const run: NewEvent = { type: 'run.started', task: name, pid, pidStart: action.pidStart ?? null, attempt: task.attempts + 1 }
+  // A cycle's first run of a cron task: the slot after its start is when an overlap would come.
+  if (task.spec.cron !== null && task.slotAt === null) {
+    const slot = nextCronTime(task.spec.cron, task.spec.cronTz, action.now + 1)
+    run.slot = slot === null ? null : isoTime(slot)
+  }
   if (task.state !== 'stopped') return { events: [run], effects: [] }
   const ended = ending(state, name, pid, null, 'stop', action.now)
   return { events: [run, ...ended.events], effects: ended.effects }
@@ -318,6 +375,10 @@ function boot(state: State, now: number, keep: readonly string[]): Decision {
       type: 'exited', now, name: task.spec.name, pid: task.pid, code: null, signal: null, cause: 'shutdown', jitter: 0,
     }))
   }
+  // Cron slots that came while no daemon was there.
+  for (const task of state.timers.ordered((t) => (t.wakeAt as number) < now)) {
+    if (task.state === 'scheduled' && task.spec.cron !== null && task.dueAt < now) events.push(...missedSlot(task, now))
+  }
   return { events, effects: [] }
 }
 
@@ -326,7 +387,7 @@ function outcomeOf(code: number | null, signal: string | null, cause: KillCause 
   if (cause === 'timeout') return 'timeout'
   if (cause === 'deadline') return 'deadline'
   if (cause === 'preempt') return 'preempted'
-  if (cause === 'stop' || cause === 'remove' || cause === 'restart') return 'stopped'
+  if (cause === 'stop' || cause === 'remove' || cause === 'restart' || cause === 'replace') return 'stopped'
   if (cause !== null) return 'killed'
   if (code === 0 && error === undefined) return 'succeeded'
   return signal !== null ? 'killed' : 'failed'
@@ -372,6 +433,8 @@ function afterRun(state: State, task: Task, outcome: Outcome, action: Extract<Ac
   // Too late to be of use: no retry after a run ended at its deadline.
   if (action.cause === 'deadline') return [{ type: 'task.failed', task: name }]
   if (action.cause === 'restart') return [{ type: 'task.due', task: name, reason: 'restart' }]
+  // Ended for its next cron slot (`overlap: replace`): that slot's run starts now.
+  if (action.cause === 'replace') return slotRun(name, task.slotQueued ?? action.now)
   if (outcome === 'interrupted') return [{ type: 'task.due', task: name, reason: 'interrupted' }]
   if (task.rearm) return rearmAfterUpdate(task, action.now)
   const failures = outcome === 'succeeded' ? 0 : task.consecutiveFailures + 1
@@ -379,7 +442,7 @@ function afterRun(state: State, task: Task, outcome: Outcome, action: Extract<Ac
   const to: Priority = effectivePriority(spec.priority, task.bumped, failures)
   if (to !== task.priority) events.push({ type: 'task.priority', task: name, from: task.priority, to, reason: 'failures' })
   if (spec.restart === 'always') return [...events, restartService(state, task, outcome, action)]
-  const next = nextSlot(task, action)
+  const next = nextSlot(task, action.now)
   if (outcome === 'succeeded') return [...events, { type: 'task.succeeded', task: name }, ...next]
   if (spec.restart === 'on-failure' && failures <= spec.retries) {
     return [...events, retrying(state, task, action.now, failures, action.jitter)]
@@ -395,10 +458,20 @@ function rearmAfterUpdate(task: Task, now: number): NewEvent[] {
   return events
 }
 
-/** A cron task's cycle ends by waiting for its next slot (the runtime computed it). */
-function nextSlot(task: Task, action: Extract<Action, { type: 'exited' }>): NewEvent[] {
-  if (task.spec.cron === null || action.nextAt === undefined) return []
-  return [{ type: 'task.scheduled', task: task.spec.name, at: isoTime(action.nextAt), reason: 'cron' }]
+/**
+ * A cron task's cycle ends: a slot queued during it runs now; else it waits for its next slot (a slot
+ * that came as the run ended, before the clock saw it, is an overlap like any other).
+ */
+function nextSlot(task: Task, now: number): NewEvent[] {
+  const { cron, cronTz, overlap } = task.spec
+  if (cron === null) return []
+  const name = task.spec.name
+  const passed = task.slotAt !== null && task.slotAt <= now ? task.slotAt : null
+  const queued = task.slotQueued ?? (overlap !== 'skip' ? passed : null)
+  if (queued !== null) return slotRun(name, queued)
+  const next = nextCronTime(cron, cronTz, now + 1)
+  const skipped: NewEvent[] = passed === null ? [] : [{ type: 'task.slot-overlap', task: name, at: isoTime(passed), policy: 'skip', next: next === null ? null : isoTime(next) }]
+  return next === null ? skipped : [...skipped, { type: 'task.scheduled', task: name, at: isoTime(next), reason: 'cron' }]
 }
 
 /**
@@ -444,6 +517,8 @@ function causeText(task: Task | undefined, outcome: Outcome, action: Extract<Act
       return 'stopped to restart'
     case 'preempt':
       return 'preempted: stopped to make room for a task near its deadline'
+    case 'replace':
+      return task?.slotQueued == null ? 'stopped: replaced by its next cron slot' : `stopped: replaced by its cron slot ${new Date(task.slotQueued).toISOString()}`
     case 'deadline':
       return task?.spec.deadline == null ? 'killed at its deadline' : `killed at its deadline ${new Date(task.spec.deadline).toISOString()}`
     default:

@@ -14,11 +14,12 @@ export const RECENT_DURATIONS = 10
 export const NO_DURATIONS: readonly number[] = Object.freeze([])
 
 /** The fields of a task that keep their default until it first runs, fails or is bumped. */
-type Extras = Pick<Task, 'bumped' | 'consecutiveFailures' | 'retryStep' | 'attempts' | 'lastExitCode' | 'lastOutcome' | 'pid' | 'pidStart' | 'runStartedAt' | 'rearm' | 'peakMemory' | 'stopping' | 'durations' | 'missed' | 'atRisk'>
+type Extras = Pick<Task, 'bumped' | 'consecutiveFailures' | 'retryStep' | 'attempts' | 'lastExitCode' | 'lastOutcome' | 'pid' | 'pidStart' | 'runStartedAt' | 'rearm' | 'peakMemory' | 'stopping' | 'durations' | 'missed' | 'atRisk' | 'slotAt' | 'slotQueued'>
 
 const NO_EXTRAS: Readonly<Extras> = Object.freeze({
   bumped: false, consecutiveFailures: 0, retryStep: 0, attempts: 0, lastExitCode: null, lastOutcome: null, pid: null,
   pidStart: null, runStartedAt: null, rearm: false, peakMemory: null, stopping: null, durations: NO_DURATIONS, missed: false, atRisk: false,
+  slotAt: null, slotQueued: null,
 })
 
 /** The record of a task just added: scheduled, never run. */
@@ -53,6 +54,8 @@ export function recordOf(task: Task): TaskRecord {
     durations: task.durations,
     missed: task.missed,
     atRisk: task.atRisk,
+    slotAt: task.slotAt,
+    slotQueued: task.slotQueued,
   }
 }
 
@@ -78,6 +81,8 @@ export function fromRecord(r: TaskRecord, spec: TaskSpec): Task {
   task.durations = r.durations
   task.missed = r.missed
   task.atRisk = r.atRisk
+  task.slotAt = r.slotAt
+  task.slotQueued = r.slotQueued
   return task
 }
 
@@ -143,6 +148,10 @@ class LiveTask implements Task {
   set missed(value: boolean) { this.change('missed', value) }
   get atRisk(): boolean { return this.more.atRisk }
   set atRisk(value: boolean) { this.change('atRisk', value) }
+  get slotAt(): number | null { return this.more.slotAt }
+  set slotAt(value: number | null) { this.change('slotAt', value) }
+  get slotQueued(): number | null { return this.more.slotQueued }
+  set slotQueued(value: number | null) { this.change('slotQueued', value) }
 
   toJSON(): TaskRecord {
     return recordOf(this)
@@ -156,6 +165,8 @@ function rearm(task: TaskRecord): void {
   task.attempts = 0
   task.consecutiveFailures = 0
   task.retryStep = 0
+  task.slotAt = null
+  task.slotQueued = null
   task.priority = effectivePriority(task.spec.priority, task.bumped, 0)
 }
 
@@ -200,6 +211,7 @@ export function applyEvent(task: TaskRecord, event: TaskEvent): void {
       task.attempts = event.attempt
       task.runStartedAt = time
       task.stopping = null
+      if (event.slot !== undefined) task.slotAt = event.slot === null ? null : Date.parse(event.slot)
       return
     case 'run.stopping':
       if (event.pid !== task.pid) return
@@ -233,6 +245,8 @@ export function applyEvent(task: TaskRecord, event: TaskEvent): void {
       task.atRisk = false
       task.attempts = 0
       task.retryStep = 0
+      task.slotAt = null
+      task.slotQueued = null
       if (event.reason === 'updated') {
         task.rearm = false
         task.queuedSeq = event.seq
@@ -251,6 +265,12 @@ export function applyEvent(task: TaskRecord, event: TaskEvent): void {
       return
     case 'task.at-risk':
       task.atRisk = true
+      return
+    case 'task.slot-overlap':
+      task.slotAt = event.next === null ? null : Date.parse(event.next)
+      if (event.policy !== 'skip') task.slotQueued ??= Date.parse(event.at)
+      return
+    case 'task.slot-missed':
       return
     case 'task.removed':
       return

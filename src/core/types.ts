@@ -10,6 +10,14 @@ export type Restart = (typeof RESTARTS)[number]
 export const ON_DEADLINE = ['run', 'skip', 'kill'] as const
 export type OnDeadline = (typeof ON_DEADLINE)[number]
 
+/** A cron slot the daemon was not there for (down, asleep): run once for all missed, or skip them. */
+export const MISSED_POLICIES = ['once', 'skip'] as const
+export type MissedPolicy = (typeof MISSED_POLICIES)[number]
+
+/** A cron slot that comes while the previous cycle still goes on: skip it, run after it, or end it and run. */
+export const OVERLAP_POLICIES = ['skip', 'queue', 'replace'] as const
+export type OverlapPolicy = (typeof OVERLAP_POLICIES)[number]
+
 /** `expired`: its deadline passed before it started, and its `onDeadline` is `skip`. */
 export type TaskState = 'scheduled' | 'ready' | 'running' | 'retrying' | 'succeeded' | 'failed' | 'stopped' | 'expired'
 /**
@@ -22,7 +30,7 @@ export type Outcome = 'succeeded' | 'failed' | 'timeout' | 'killed' | 'interrupt
  * Why the supervisor ends a run: a user's stop, remove or restart, its timeout, its memory limit, the
  * daemon's shutdown (the run is `interrupted`, to resume on the next start).
  */
-export type KillCause = 'stop' | 'timeout' | 'memory' | 'shutdown' | 'remove' | 'restart' | 'deadline' | 'preempt'
+export type KillCause = 'stop' | 'timeout' | 'memory' | 'shutdown' | 'remove' | 'restart' | 'deadline' | 'preempt' | 'replace'
 
 /** A run being ended: why, and when SIGKILL follows the SIGTERM it was sent (null once sent). */
 export interface Stopping {
@@ -46,6 +54,10 @@ export interface TaskSpec {
   at: number
   deadline: number | null
   onDeadline: OnDeadline
+  /** Cron slots the daemon was not there for. */
+  missed: MissedPolicy
+  /** A cron slot that comes while the previous cycle (its run or retries) still goes on. */
+  overlap: OverlapPolicy
   /** Its run may be stopped to make room for a task that would otherwise miss its deadline. */
   preemptible: boolean
   priority: Priority
@@ -101,6 +113,10 @@ export interface Task {
   missed: boolean
   /** The forecast said in this cycle that it would end after its deadline (`task.at-risk` was logged). */
   atRisk: boolean
+  /** A cron task's next slot while its cycle goes on (running or retrying): when an overlap is decided. */
+  slotAt: number | null
+  /** A slot that came during the cycle, to run when it ends (`overlap: queue` or `replace`). */
+  slotQueued: number | null
   /** Position in the ready heap and the timer heap (-1 when absent); owned by the heaps. */
   readyPos: number
   timerPos: number
@@ -118,9 +134,10 @@ export type TaskEvent =
   | (EventBase & { type: 'task.added'; spec: TaskSpec })
   | (EventBase & { type: 'task.updated'; spec: TaskSpec })
   | (EventBase & { type: 'task.removed' })
-  | (EventBase & { type: 'task.due'; reason: 'date' | 'backoff' | 'manual' | 'interrupted' | 'restart' | 'preempted' })
+  | (EventBase & { type: 'task.due'; reason: 'date' | 'backoff' | 'manual' | 'interrupted' | 'restart' | 'preempted' | 'overlap' })
   | (EventBase & { type: 'task.priority'; from: Priority; to: Priority; reason: 'deadline' | 'failures' })
-  | (EventBase & { type: 'run.started'; pid: number; attempt: number; pidStart: string | null })
+  /** `slot`: for a cron task's first run of a cycle, its next slot after the start (null: none). */
+  | (EventBase & { type: 'run.started'; pid: number; attempt: number; pidStart: string | null; slot?: string | null })
   /**
    * The supervisor ends a run: `signal` sent to its process group now (null: none, only the cause
    * changed: a user stopped a run that was timing out); SIGKILL follows at `killAt` if it is still
@@ -152,6 +169,10 @@ export type TaskEvent =
   | (EventBase & { type: 'task.deadline-missed'; deadline: string })
   /** Not started by its deadline, with `onDeadline: skip`: the cycle ends. */
   | (EventBase & { type: 'task.expired' })
+  /** A cron slot came while the cycle before it still went on; `policy` says what was done; `next` slot. */
+  | (EventBase & { type: 'task.slot-overlap'; at: string; policy: OverlapPolicy; next: string | null })
+  /** A cron slot the daemon was not there for (it started after it, or got to it over a minute late). */
+  | (EventBase & { type: 'task.slot-missed'; at: string; policy: MissedPolicy })
   | (EventBase & { type: 'task.succeeded' })
   | (EventBase & { type: 'task.failed' })
   | (EventBase & { type: 'task.stopped' })

@@ -35,6 +35,9 @@ export interface TaskView {
   nextRunAt: string | null
   /** The time zone of its cron schedule (null: the daemon's). */
   tz: string | null
+  /** Its cron policies: slots the daemon was not there for (once|skip), and a slot while a run goes on (skip|queue|replace). */
+  missed: string
+  overlap: string
   /** The names of its own environment variables (never their values: views go to read tokens too). */
   envNames: string[]
   /** When its current run started (null unless running). */
@@ -89,6 +92,8 @@ export function taskView(task: Task, waitingReason: string | null, times: TaskTi
     user: spec.user,
     nextRunAt: task.state === 'scheduled' || task.state === 'retrying' ? iso(task.dueAt) : null,
     tz: spec.cronTz,
+    missed: spec.missed,
+    overlap: spec.overlap,
     envNames: Object.keys(spec.env),
     runStartedAt: task.runStartedAt === null ? null : iso(task.runStartedAt),
     stopping: task.stopping === null ? null : { cause: task.stopping.cause, killAt: task.stopping.killAt === null ? null : iso(task.stopping.killAt) },

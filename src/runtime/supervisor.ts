@@ -7,7 +7,6 @@ import type { Decision } from '../core/decide.js'
 import { plan } from '../core/planner.js'
 import { launching, nextEventAt, type State } from '../core/state.js'
 import type { Task } from '../core/types.js'
-import { nextCronTime } from '../config/cron.js'
 import { unloggedDecision, type Degraded, type Dispatcher } from './dispatcher.js'
 import { fingerprint } from './fingerprint.js'
 import { DEFAULT_LOG_POLICY, logSize, type LogPolicy } from './log-files.js'
@@ -276,7 +275,6 @@ export class Supervisor {
     if ('error' in result) {
       return {
         type: 'exited', now, name, pid: null, code: null, signal: null, cause: null, jitter: jitter(), error: result.error,
-        ...this.nextSlot(task, now),
       }
     }
     this.watch.promise(memoryNeed(task, this.options.limits))
@@ -301,7 +299,6 @@ export class Supervisor {
           type: 'exited', now, name, pid, code: status.code, signal: status.signal, cause, jitter: jitter(),
           ...(status.endedAt === undefined ? {} : { endedAt: status.endedAt }),
           ...peakOf(usage?.peak, status.peak),
-          ...(task === undefined ? {} : this.nextSlot(task, now)),
           ...(failed ? { stderr, fingerprint: fingerprint(stderr) } : {}),
         })
       })
@@ -343,13 +340,6 @@ export class Supervisor {
   /** A run that ended while no daemon was there: its real status, recorded as if it had just been told. */
   exitedMeanwhile(exit: LaunchExit): void {
     this.onExit(exit.task, exit, 0)
-  }
-
-  /** A cron task's next slot after `now`, for the core to schedule it (the core computes no calendars). */
-  private nextSlot(task: Task, now: number): { nextAt?: number } {
-    if (task.spec.cron === null) return {}
-    const next = nextCronTime(task.spec.cron, task.spec.cronTz, now + 1)
-    return next === null ? {} : { nextAt: next }
   }
 
   /**

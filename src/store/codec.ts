@@ -12,7 +12,7 @@ type Json = Record<string, unknown>
 
 /** The definition fields whose default is a single value, compared with `===`. */
 const SPEC_DEFAULTS = {
-  deadline: null, onDeadline: 'run', preemptible: false, priority: 'medium', front: false, retries: 3, restart: 'on-failure', cron: null,
+  deadline: null, onDeadline: 'run', missed: 'once', overlap: 'skip', preemptible: false, priority: 'medium', front: false, retries: 3, restart: 'on-failure', cron: null,
   cronTz: null, backoff: null, timeoutMs: null, expectMs: null, memoryBytes: null, cwd: null, user: null,
 } as const satisfies Partial<TaskSpec>
 
@@ -20,6 +20,7 @@ const SPEC_DEFAULTS = {
 const RECORD_DEFAULTS = {
   state: 'scheduled', bumped: false, consecutiveFailures: 0, retryStep: 0, attempts: 0, lastExitCode: null,
   lastOutcome: null, pid: null, pidStart: null, runStartedAt: null, rearm: false, peakMemory: null, stopping: null, missed: false, atRisk: false,
+  slotAt: null, slotQueued: null,
 } as const satisfies Partial<TaskRecord>
 
 const SPEC_KEYS = Object.keys(SPEC_DEFAULTS) as (keyof typeof SPEC_DEFAULTS)[]
@@ -90,6 +91,8 @@ export function specFrom(raw: Json): TaskSpec {
     at: r.at as number,
     deadline: r.deadline ?? null,
     onDeadline: r.onDeadline ?? SPEC_DEFAULTS.onDeadline,
+    missed: r.missed ?? SPEC_DEFAULTS.missed,
+    overlap: r.overlap ?? SPEC_DEFAULTS.overlap,
     preemptible: r.preemptible ?? SPEC_DEFAULTS.preemptible,
     priority: r.priority ?? SPEC_DEFAULTS.priority,
     front: r.front ?? SPEC_DEFAULTS.front,
@@ -135,5 +138,7 @@ export function recordFrom(raw: Json): TaskRecord {
     durations: r.durations ?? [],
     missed: r.missed ?? RECORD_DEFAULTS.missed,
     atRisk: r.atRisk ?? RECORD_DEFAULTS.atRisk,
+    slotAt: r.slotAt ?? RECORD_DEFAULTS.slotAt,
+    slotQueued: r.slotQueued ?? RECORD_DEFAULTS.slotQueued,
   }
 }

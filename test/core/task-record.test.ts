@@ -11,6 +11,8 @@ const changed: Omit<TaskRecord, 'spec'> = {
   durations: [1200, 900],
   missed: true,
   atRisk: true,
+  slotAt: 1_800_000_060_000,
+  slotQueued: 1_800_000_000_000,
 }
 
 describe('live task', () => {

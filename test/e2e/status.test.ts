@@ -12,13 +12,14 @@ describe('ctl status', () => {
   it('shows the whole definition of a task, env names without values, args quoted for a shell', { timeout: 30_000 }, async () => {
     const { daemon, work } = suite
     await daemon.add('full', [
-      '--script', fixture('ok.sh'), '--cron', '0 3 * * *', '--tz', 'Europe/Paris', '--timeout', '90s', '--memory', '256M',
+      '--script', fixture('ok.sh'), '--cron', '0 3 * * *', '--tz', 'Europe/Paris', '--overlap', 'queue', '--timeout', '90s', '--memory', '256M',
       '--cwd', work, '--env', 'API_KEY=s3cret', '--env', 'MODE=fast', '--', 'plain', 'two words', '', "it's",
     ])
     const status = await daemon.ctl(['status', 'full'])
     assert.equal(status.code, 0, status.stderr)
     const field = (name: string): string => new RegExp(`^${name}:\\s+(.*)$`, 'm').exec(status.stdout)?.[1] ?? `(no ${name} line)`
     assert.equal(field('cron'), '0 3 * * * (Europe/Paris)')
+    assert.equal(field('cron slots'), 'overlap: queue, missed: once')
     assert.equal(field('timeout'), '1m 30s')
     assert.equal(field('memory'), '256M')
     assert.equal(field('cwd'), work)

@@ -22,6 +22,8 @@ interface AddArgs extends CtlArgs {
   timeout?: string
   expect?: string
   onDeadline?: string
+  missed?: string
+  overlap?: string
   memory?: string
   cwd?: string
   env?: string[]
@@ -46,7 +48,7 @@ export function taskInputFromFlags(argv: AddArgs, cwd: string): Record<string, u
   const input: Record<string, unknown> = { name: argv.name, script: resolve(cwd, argv.script) }
   const args = argv['--']
   if (args !== undefined && args.length > 0) input['args'] = args.map(String)
-  for (const key of ['at', 'deadline', 'priority', 'restart', 'cron', 'tz', 'user', 'timeout', 'expect', 'onDeadline', 'memory'] as const) {
+  for (const key of ['at', 'deadline', 'priority', 'restart', 'cron', 'tz', 'user', 'timeout', 'expect', 'onDeadline', 'missed', 'overlap', 'memory'] as const) {
     if (argv[key] !== undefined) input[key] = argv[key]
   }
   if (argv.front !== undefined) input['front'] = argv.front
@@ -66,6 +68,8 @@ export const addCommand: CommandModule<CtlArgs, AddArgs> = {
       .option('script', { type: 'string', demandOption: true, describe: 'executable file to run' })
       .option('at', { type: 'string', describe: 'when it becomes active: ISO 8601, now, +DURATION' })
       .option('deadline', { type: 'string', describe: 'when it must have run; same forms' })
+      .option('missed', { type: 'string', describe: 'cron slots the daemon was not there for: once (default: run once for all) or skip' })
+      .option('overlap', { type: 'string', describe: 'a cron slot while the previous run goes on: skip (default, recorded), queue (run right after), replace (stop it, run anew)' })
       .option('on-deadline', { type: 'string', describe: 'at the deadline: run (late anyway, default), skip (not started: expired), kill (end the run)' })
       .option('priority', { type: 'string', describe: 'high, medium or low (default medium)' })
       .option('preemptible', { type: 'boolean', describe: 'its run may be stopped (queued again, no failure) for a task that would otherwise miss its deadline' })

@@ -20,6 +20,7 @@ export function describeTask(t: StatusView, now = Date.now()): string {
     ['priority', t.priority === t.basePriority ? t.priority : `${t.priority} (base ${t.basePriority})`],
     ['at', shortDate(t.at)],
     ['cron', t.cron === null ? '-' : `${t.cron}${t.tz === null ? '' : ` (${t.tz})`}`],
+    ...(t.cron === null ? [] : [['cron slots', `overlap: ${t.overlap}, missed: ${t.missed}`] as [string, string]]),
     ['next run', shortDate(t.nextRunAt)],
     ['deadline', t.deadline === null ? '-' : `${shortDate(t.deadline)} (on deadline: ${t.onDeadline})`],
     ['attempts', `${t.attempts} (retries ${t.retries}, restart ${t.restart})${t.preemptible ? ', preemptible' : ''}`],
