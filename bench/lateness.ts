@@ -10,6 +10,8 @@ import { parseArgs, percentile, report } from './report.js'
 import { writeTasks } from './tasks-file.js'
 
 const { quick } = parseArgs()
+// With --scrape, GET /metrics once a second throughout (as Prometheus would): the lateness must not change.
+const SCRAPE = process.argv.includes('--scrape')
 const PENDING = quick ? 20_000 : 100_000
 const DATED = 200
 const TICK = 25
@@ -35,7 +37,9 @@ try {
   await writeFile(file, JSON.stringify({ tasks: dated }))
   const added = await runCli(['ctl', '--home', daemon.home, 'apply', file])
   if (added.code !== 0) throw new Error(added.stderr)
+  const scraper = SCRAPE ? await scrapeEverySecond() : null
   await waitFor(() => dated.every((t) => started(t.name) !== undefined), 'dated starts', 60_000)
+  if (scraper !== null) clearInterval(scraper)
   const lateness = dated.map((t, i) => Date.parse((started(t.name) as TaskEvent).time) - (base + i * 50))
 
   // A task due when added: from its task.added to its run.started.
@@ -48,7 +52,7 @@ try {
     const add = events.find((e) => e.type === 'task.added' && e.task === name) as TaskEvent
     nowLate.push(Date.parse(start.time) - Date.parse(add.time))
   }
-  report('lateness', [
+  report(SCRAPE ? 'lateness, scraped once a second' : 'lateness', [
     { what: `dated start lateness p50, ${PENDING} pending, tick ${TICK} ms`, value: percentile(lateness, 50), unit: 'ms' },
     { what: `dated start lateness p99, ${PENDING} pending, tick ${TICK} ms`, value: percentile(lateness, 99), unit: 'ms', target: TICK + 10,
       extra: 'BullMQ delayed jobs: p99 94 ms (11 ms with hz 100); node-schedule with 100k pending: p99 376 ms' },
@@ -59,4 +63,12 @@ try {
   client.close()
   await daemon.cleanup()
   await dir.remove()
+}
+
+async function scrapeEverySecond(): Promise<NodeJS.Timeout> {
+  const { token } = await daemon.ctlJson<{ token: string }>(['token', 'create', '--scope', 'read'])
+  const url = `http://127.0.0.1:${daemon.port}/metrics`
+  return setInterval(() => {
+    fetch(url, { headers: { authorization: `Bearer ${token}` } }).then((res) => res.text(), () => '').catch(() => '')
+  }, 1000)
 }

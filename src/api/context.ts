@@ -4,6 +4,7 @@ import type { DaemonSettings } from '../config/daemon-settings.js'
 import type { Clock } from '../runtime/ports.js'
 import type { Supervisor } from '../runtime/supervisor.js'
 import type { Store } from '../store/store.js'
+import type { DaemonMetrics } from './metrics.js'
 import type { TokenRegistry } from './tokens.js'
 
 export interface DaemonContext {
@@ -16,6 +17,8 @@ export interface DaemonContext {
   tokens: TokenRegistry
   home: string
   startedAt: number
+  /** Prometheus metrics (GET /metrics); absent in daemons built without them (tests). */
+  metrics?: DaemonMetrics
   /** Stop the daemon gracefully (answers first); `keepRunning`: leave the runs to the launcher. */
   shutdown(keepRunning?: boolean): void
 }

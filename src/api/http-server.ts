@@ -1,6 +1,7 @@
-// The HTTP listener: the dashboard page and its assets, a health check; /ws upgrades elsewhere.
+// The HTTP listener: the dashboard page and its assets, a health check, Prometheus metrics (with a
+// token); /ws upgrades elsewhere.
 import { readFileSync } from 'node:fs'
-import { createServer, type Server, type ServerResponse } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { DaemonContext } from './context.js'
 import { connectionBound, HTTP_TIMEOUTS, softOpenFiles, type HttpTimeouts } from './listener-bounds.js'
 import { publicProblem } from './daemon-info.js'
@@ -36,9 +37,29 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body))
 }
 
+/** Prometheus text, for a `read` (or `admin`) token given as `Authorization: Bearer TOKEN`. */
+function serveMetrics(ctx: Pick<DaemonContext, 'tokens' | 'metrics'>, req: IncomingMessage, res: ServerResponse): void {
+  const header = req.headers.authorization
+  const grant = header === undefined ? null : ctx.tokens.verify(/^Bearer\s+(\S+)$/i.exec(header)?.[1])
+  if (grant === null) {
+    res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer realm="supervisor"', ...SECURITY_HEADERS })
+    res.end(JSON.stringify({ error: { code: 'unauthorized', message: 'metrics need a read or admin token: Authorization: Bearer TOKEN' } }))
+    return
+  }
+  const { metrics } = ctx
+  if (metrics === undefined) return json(res, 404, { error: { code: 'not_found', message: 'no metrics in this daemon' } })
+  metrics.text().then(
+    (body) => {
+      res.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store', ...SECURITY_HEADERS })
+      res.end(req.method === 'HEAD' ? undefined : body)
+    },
+    (error: unknown) => json(res, 500, { error: { code: 'internal', message: `metrics: ${(error as Error).message}` } }),
+  )
+}
+
 /** `timeouts` are for tests; the bound comes from the `maxConnections` setting and the open-files limit. */
 export async function listenHttp(
-  ctx: Pick<DaemonContext, 'supervisor' | 'settings'>, host: string, port: number, timeouts: HttpTimeouts = HTTP_TIMEOUTS,
+  ctx: Pick<DaemonContext, 'supervisor' | 'settings' | 'tokens' | 'metrics'>, host: string, port: number, timeouts: HttpTimeouts = HTTP_TIMEOUTS,
 ): Promise<Server> {
   const assets = loadAssets()
   const server = createServer({
@@ -68,6 +89,7 @@ export async function listenHttp(
       // 503, so that a monitor that looks only at the status code notices too.
       return json(res, 503, { status: 'degraded', since: degraded.since, problem: publicProblem(degraded.problem), ...counts })
     }
+    if (path === '/metrics') return serveMetrics(ctx, req, res)
     json(res, 404, { error: { code: 'not_found', message: `no such path ${path}` } })
   })
   // Connections past the bound are closed as they arrive; WebSocket connections count until they close.

@@ -29,6 +29,8 @@ export const CLOSE_UNAUTHORIZED = 4401
 const CLOSE_POLICY = 1008
 
 export interface WebSocketApi {
+  /** Open WebSocket connections now. */
+  readonly clients: number
   close(): Promise<void>
 }
 
@@ -61,6 +63,9 @@ export function attachWebSocket(ctx: DaemonContext, http: Server, limits = WS_LI
     wss.handleUpgrade(req, socket, head, (ws) => serve(ctx, ws, grant, limits, track))
   })
   return {
+    get clients() {
+      return wss.clients.size
+    },
     close: () =>
       new Promise((resolve) => {
         stopRevokes()

@@ -10,6 +10,7 @@ import type { LoadedEcosystem } from '../config/ecosystem.js'
 import type { DaemonContext } from '../api/context.js'
 import { listenControlSocket } from '../api/control-socket.js'
 import { listenHttp } from '../api/http-server.js'
+import { DaemonMetrics } from '../api/metrics.js'
 import { call } from '../api/methods.js'
 import { TokenRegistry } from '../api/tokens.js'
 import { attachWebSocket } from '../api/ws-server.js'
@@ -102,11 +103,16 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
       await call(ctx, 'owner', 'tasks.apply', { tasks, baseDir })
     }
     await supervisor.sampleNow().catch(() => undefined)
+    let wsClients = (): number => 0
+    const metrics = new DaemonMetrics(supervisor, () => wsClients())
+    ctx.metrics = metrics
+    closers.unshift(async () => metrics.close())
     const socket = await listenControlSocket(ctx, options.home.socket)
     closers.unshift(() => socket.close())
     const http: Server = await listenHttp(ctx, settings.host, settings.port)
     closers.unshift(() => closeServer(http))
     const ws = attachWebSocket(ctx, http)
+    wsClients = () => ws.clients
     closers.unshift(() => ws.close())
     const ticker = new Ticker(settings.tickMs, () => supervisor.tick(SLOW_TICK_MS + settings.tickMs))
     supervisor.onWake = () => ticker.wake()

@@ -59,6 +59,8 @@ export interface Ports {
 
 export class Supervisor {
   blocked: Blocked | null = null
+  /** Told what holds the queue back after each planning round (metrics). */
+  onPlanned: ((blocked: Blocked | null) => void) | null = null
   /** The machine and the runs' process trees, as last sampled. */
   readonly watch: ResourceWatch
   private pumping = false
@@ -226,6 +228,7 @@ export class Supervisor {
     if (waiting) return
     if (this.state.ready.size === 0) {
       this.blocked = null
+      this.onPlanned?.(null)
       return
     }
     await this.startDue()
@@ -241,6 +244,7 @@ export class Supervisor {
       if (this.stopping || this.holding) return
       const planned = plan(this.state, this.watch.forAdmission(), this.options.limits)
       this.blocked = planned.blocked
+      this.onPlanned?.(planned.blocked)
       for (const effect of planned.effects) {
         if (effect.type === 'preempt') {
           await this.preempt(effect.task, effect.for)

@@ -35,7 +35,8 @@ describe('HTTP listener timeouts', () => {
   const ctx = {
     supervisor: { state: { tasks: new Map(), ready: new Set(), running: new Map() }, degraded: null },
     settings: { maxConnections: 3 },
-  } as unknown as Pick<DaemonContext, 'supervisor' | 'settings'>
+    tokens: { verify: () => null },
+  } as unknown as Pick<DaemonContext, 'supervisor' | 'settings' | 'tokens'>
   const timeouts = { headersMs: 300, requestMs: 600, keepAliveMs: 300, idleMs: 2000, checkEveryMs: 100 }
   let server: Server | null = null
   const sockets: Socket[] = []
