@@ -19,8 +19,19 @@ export interface DaemonContext {
   startedAt: number
   /** Prometheus metrics (GET /metrics); absent in daemons built without them (tests). */
   metrics?: DaemonMetrics
+  /** Read the daemon's --config file again: its tasks applied, its live settings changed (`ctl reload`, SIGHUP). */
+  reload?: () => Promise<ReloadResult>
   /** Stop the daemon gracefully (answers first); `keepRunning`: leave the runs to the launcher. */
   shutdown(keepRunning?: boolean): void
+}
+
+export interface ReloadResult {
+  file: string
+  tasks: { added: number; updated: number; removed: number }
+  /** Settings changed now, by name. */
+  settings: string[]
+  /** Settings that differ in the file but need a restart to change. */
+  needRestart: string[]
 }
 
 /** What a caller may do: `read` and `admin` come with tokens; `owner` is the control socket's user. */

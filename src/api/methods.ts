@@ -253,6 +253,15 @@ export const methods: Record<string, Method> = {
       return daemonInfo(ctx)
     },
   },
+  // Like stopping, reloading is for the daemon's own user: the file it reads is the owner's.
+  'daemon.reload': {
+    scope: 'owner',
+    async handle(ctx, params) {
+      parseOrThrow(noParams, params)
+      if (ctx.reload === undefined) throw new DomainError('invalid', 'reload: this daemon cannot reload')
+      return ctx.reload()
+    },
+  },
   // Stopping the daemon is for its own user: an admin token may change tasks, not end the service.
   'daemon.shutdown': {
     scope: 'owner',

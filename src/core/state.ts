@@ -89,6 +89,20 @@ export function index(state: State, task: Task): void {
   if (task.wakeAt !== null) state.timers.push(task)
 }
 
+/**
+ * New settings for the core (a live reload): every task's next wake is computed again under them (a
+ * longer urgency window opens sooner). Only the timer queue depends on them.
+ */
+export function reconfigure(state: State, config: Partial<CoreConfig>): void {
+  Object.assign(state.config, config)
+  if (config.urgencyMs === undefined) return
+  for (const task of state.tasks.values()) {
+    state.timers.remove(task)
+    task.wakeAt = nextWake(task, state.config.urgencyMs)
+    if (task.wakeAt !== null) state.timers.push(task)
+  }
+}
+
 /** The earliest moment at which the clock alone changes anything, or null if nothing waits. */
 export function nextEventAt(state: State): number | null {
   let next = state.timers.peek()?.wakeAt ?? null

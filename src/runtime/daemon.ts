@@ -4,10 +4,13 @@ import { totalmem } from 'node:os'
 import type { AddressInfo } from 'node:net'
 import type { Limits } from '../core/admission.js'
 import { restore } from '../core/reducer.js'
-import { createState } from '../core/state.js'
-import { resolveSettings, type DaemonSettingsInput } from '../config/daemon-settings.js'
-import type { LoadedEcosystem } from '../config/ecosystem.js'
-import type { DaemonContext } from '../api/context.js'
+import { DomainError } from '../core/errors.js'
+import { createState, reconfigure } from '../core/state.js'
+import { resolveSettings, type DaemonSettings, type DaemonSettingsInput } from '../config/daemon-settings.js'
+import { loadEcosystem, type LoadedEcosystem } from '../config/ecosystem.js'
+import { liveSettings, settingsChange } from '../config/live-settings.js'
+import type { DaemonContext, ReloadResult } from '../api/context.js'
+import { connectionBound, softOpenFiles } from '../api/listener-bounds.js'
 import { listenControlSocket } from '../api/control-socket.js'
 import { listenHttp } from '../api/http-server.js'
 import { DaemonMetrics } from '../api/metrics.js'
@@ -34,6 +37,8 @@ export interface DaemonOptions {
   /** Settings from the command line; they win over the ecosystem's `supervisor` section. */
   flags: DaemonSettingsInput
   ecosystem?: LoadedEcosystem
+  /** The file `ecosystem` came from (absolute): `ctl reload` and SIGHUP read it again. */
+  configFile?: string
   clock?: Clock
   spawner?: Spawner
   probe?: SystemProbe
@@ -47,6 +52,8 @@ export interface DaemonHandle {
   /** Resolves once the daemon has fully stopped (by `stop()`, a signal handler, or `ctl shutdown`). */
   stopped: Promise<void>
   stop(): Promise<void>
+  /** Read the --config file again (see `DaemonContext.reload`). */
+  reload(): Promise<ReloadResult>
 }
 
 export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle> {
@@ -119,6 +126,35 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
     ticker.start()
     supervisor.kick()
 
+    /**
+     * The --config file read again: its tasks applied as `ctl apply` does (all or nothing), then the
+     * settings that can change live changed; flags still win over the file. A bad file changes nothing.
+     */
+    async function reload(): Promise<ReloadResult> {
+      const file = options.configFile
+      if (file === undefined) throw new DomainError('invalid', 'reload: the daemon was started without --config: there is no file to read again')
+      const ecosystem = await loadEcosystem(file)
+      const next = resolveSettings([ecosystem.supervisor ?? {}, options.flags], totalMemory)
+      const change = settingsChange(settings, next)
+      const tasks = (await call(ctx, 'owner', 'tasks.apply', { tasks: ecosystem.tasks, baseDir: ecosystem.baseDir })) as ReloadResult['tasks']
+      await applySettings(liveSettings(settings, next))
+      return { file, tasks, settings: change.live, needRestart: change.restart }
+    }
+
+    async function applySettings(next: DaemonSettings): Promise<void> {
+      Object.assign(limits, { maxConcurrent: next.maxConcurrent, maxCpu: next.maxCpu, minFreeBytes: next.minFreeBytes })
+      Object.assign(logPolicy, { maxBytes: next.logMaxBytes, keep: next.logFiles })
+      Object.assign(supervisor.options, { killTimeoutMs: next.killTimeoutMs, historyKeep: next.historyKeep, unknownDurationMs: next.defaultExpectMs })
+      await supervisor.dispatcher.serial(async () => {
+        reconfigure(state, { urgencyMs: next.urgencyMs, backoff: next.backoff, stableMs: next.stableMs, killTimeoutMs: next.killTimeoutMs })
+      })
+      ticker.setTick(next.tickMs)
+      http.maxConnections = connectionBound(softOpenFiles(), next.maxConnections)
+      Object.assign(settings, next)
+      supervisor.kick()
+    }
+    ctx.reload = reload
+
     async function shutdown(keepRunning: boolean): Promise<void> {
       ticker.stop()
       if (keepRunning) {
@@ -132,7 +168,7 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
       for (const close of closers) await close().catch(() => undefined)
     }
     const address = http.address() as AddressInfo
-    return { ctx, host: address.address, port: address.port, stopped, stop }
+    return { ctx, host: address.address, port: address.port, stopped, stop, reload }
   } catch (error) {
     for (const close of closers) await close().catch(() => undefined)
     throw error

@@ -8,7 +8,7 @@ export class Ticker {
   private period = 0
 
   constructor(
-    private readonly tickMs: number,
+    private tickMs: number,
     /** Runs the tick; returns true if it may slow down (nothing due within a slow tick). */
     private readonly onTick: () => boolean,
   ) {}
@@ -20,6 +20,13 @@ export class Ticker {
   /** Back to full speed now (work arrived). */
   wake(): void {
     if (this.handle !== null) this.arm(this.tickMs)
+  }
+
+  /** A new period (a live reload), from now on. */
+  setTick(tickMs: number): void {
+    if (tickMs === this.tickMs) return
+    this.tickMs = tickMs
+    if (this.handle !== null) this.arm(tickMs)
   }
 
   stop(): void {

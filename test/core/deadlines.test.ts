@@ -4,6 +4,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { countFailure, MISSED_DEADLINE, type ErrorGroup } from '../../src/core/failures.js'
 import type { TaskEvent } from '../../src/core/types.js'
+import { reconfigure } from '../../src/core/state.js'
 import { brief, CoreDriver, NO_LIMITS, T0 } from '../helpers/core-driver.js'
 
 const MIN = 60_000
@@ -161,5 +162,18 @@ describe('at risk', () => {
     d.dispatch({ type: 'run', now: d.now, name: 'report' })
     assert.equal(d.task('report').atRisk, false)
     assert.deepEqual(brief(assess(d).events), ['task.at-risk report'])
+  })
+})
+
+describe('a new urgency window (live reload)', () => {
+  it('moves every waiting deadline task\'s wake: a longer window bumps it sooner', () => {
+    const d = busy()
+    d.add('soon', { deadline: T0 + 60 * MIN })
+    assert.equal(d.nextEventAt(), T0 + 55 * MIN, 'the 5-minute window')
+    reconfigure(d.state, { urgencyMs: 30 * MIN })
+    assert.equal(d.nextEventAt(), T0 + 30 * MIN, 'the 30-minute window')
+    const bumped = d.clockAt(T0 + 30 * MIN)
+    assert.deepEqual(brief(bumped.events), ['task.priority soon'])
+    assert.equal(d.task('soon').priority, 'high')
   })
 })

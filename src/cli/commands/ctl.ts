@@ -7,6 +7,7 @@ import { historyCommand } from './ctl/history.js'
 import { infoCommand } from './ctl/info.js'
 import { listCommand } from './ctl/list.js'
 import { logsCommand } from './ctl/logs.js'
+import { reloadCommand } from './ctl/reload.js'
 import { shutdownCommand } from './ctl/shutdown.js'
 import { statusCommand } from './ctl/status.js'
 import { removeCommand, replayCommand, restartCommand, runCommand, stopCommand } from './ctl/task-verbs.js'
@@ -39,6 +40,7 @@ export const ctlCommand: CommandModule<object, CtlArgs> = {
       .command(watchCommand)
       .command(tokenCommand)
       .command(infoCommand)
+      .command(reloadCommand)
       .command(shutdownCommand)
       .demandCommand(1, 'name a verb: add, apply, list, status, run (start), stop, restart, remove, history, logs, replay, errors, forecast, watch, token, info, shutdown') as Argv<CtlArgs>,
   handler: () => undefined,

@@ -1,8 +1,10 @@
 // `supervisor daemon`: run in the foreground until SIGINT/SIGTERM or `ctl shutdown`.
+import { resolve } from 'node:path'
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs'
 import { resolveHome } from '../../runtime/home.js'
 import { numeric } from '../numeric.js'
 import { fail } from '../run-command.js'
+import { reloadSummary } from './ctl/reload.js'
 
 interface DaemonArgs {
   home?: string
@@ -24,7 +26,7 @@ export const daemonCommand: CommandModule<object, DaemonArgs> = {
   builder: (y: Argv) =>
     y
       .option('home', { type: 'string', describe: 'supervisor home (default $SUPERVISOR_HOME or ~/.supervisor)' })
-      .option('config', { type: 'string', describe: 'ecosystem file to apply at start' })
+      .option('config', { type: 'string', describe: 'ecosystem file to apply at start, and again on `ctl reload` or SIGHUP' })
       .option('host', { type: 'string', describe: 'WebSocket/HTTP host (default 127.0.0.1)' })
       .option('port', { type: 'string', describe: 'WebSocket/HTTP port, 0 for a free one (default 7070)' })
       .option('tick', { type: 'string', describe: 'scheduling interval in ms (default 25)' })
@@ -50,12 +52,20 @@ export const daemonCommand: CommandModule<object, DaemonArgs> = {
       )
       const ecosystem = argv.config === undefined ? undefined : await loadEcosystem(argv.config)
       const home = resolveHome(argv.home)
-      const daemon = await startDaemon({ home, flags, ...(ecosystem === undefined ? {} : { ecosystem }) })
+      const config = ecosystem === undefined || argv.config === undefined ? {} : { ecosystem, configFile: resolve(argv.config) }
+      const daemon = await startDaemon({ home, flags, ...config })
       // The handlers before the line that says it listens: a signal sent as soon as it is read must
       // stop the daemon gracefully, not find the default action (exit at once) still in place.
       const onSignal = (): void => void daemon.stop()
       process.once('SIGINT', onSignal)
       process.once('SIGTERM', onSignal)
+      // SIGHUP reads the --config file again, as `ctl reload` does; what it did goes to the daemon's output.
+      process.on('SIGHUP', () => {
+        daemon.reload().then(
+          (result) => process.stdout.write(`${reloadSummary(result)}\n`),
+          (error: unknown) => process.stderr.write(`reload failed, nothing changed: ${(error as Error).message}\n`),
+        )
+      })
       process.stdout.write(`supervisor listening on ${daemon.host}:${daemon.port} (home ${home.root}, pid ${process.pid})\n`)
       await daemon.stopped
       process.stdout.write('supervisor stopped\n')
