@@ -71,7 +71,8 @@ export function viewOf(ctx: DaemonContext, task: Task, forecast?: ForecastResult
   const { supervisor } = ctx
   // A finished task has no forecast: none is made for it.
   const times = !LIVE_STATES.has(task.state) ? NO_TIMES : timesOf(task, forecast ?? forecastOf(ctx, VIEW_HORIZON_MS, task.spec.name))
-  const view = taskView(task, waitingReason(supervisor.state, task, supervisor.resources, ctx.limits, supervisor.blocked), times)
+  const dependents = supervisor.state.dependents.get(task.spec.name) ?? []
+  const view = taskView(task, waitingReason(supervisor.state, task, supervisor.resources, ctx.limits, supervisor.blocked), times, [...dependents])
   const dir = supervisor.options.logDir
   return Object.assign(view, { logs: { out: logPath(dir, task.spec.name, 'out'), err: logPath(dir, task.spec.name, 'err') } })
 }

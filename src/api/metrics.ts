@@ -6,7 +6,7 @@ import type { Blocked } from '../core/admission.js'
 import { PRIORITIES, type Outcome, type TaskEvent, type TaskState } from '../core/types.js'
 import type { Supervisor } from '../runtime/supervisor.js'
 
-const STATES: readonly TaskState[] = ['scheduled', 'ready', 'running', 'retrying', 'succeeded', 'failed', 'stopped', 'expired']
+const STATES: readonly TaskState[] = ['scheduled', 'ready', 'running', 'retrying', 'succeeded', 'failed', 'stopped', 'expired', 'skipped']
 const OUTCOMES: readonly Outcome[] = ['succeeded', 'failed', 'timeout', 'killed', 'interrupted', 'stopped', 'deadline', 'preempted']
 const HOLDS = ['concurrency', 'cpu', 'memory'] as const
 type Hold = (typeof HOLDS)[number]

@@ -5,7 +5,7 @@ import { parseDuration, parseSize } from './units.js'
 import { got } from './validation.js'
 import { DEFAULT_BACKOFF } from '../core/backoff.js'
 import type { BackoffPolicy } from '../core/types.js'
-import { amount, backoffSchema, LONGEST, toBackoff, USER_PATTERN } from './task-input.js'
+import { amount, backoffSchema, LONGEST, NAME_PATTERN, toBackoff, USER_PATTERN } from './task-input.js'
 
 const SIZE_FORMS = 'a size such as 512M, 2G, bytes or N%'
 const bytesOf = (text: string): number | null => parseSize(text, 1)
@@ -30,6 +30,8 @@ export const daemonSettingsSchema = z.strictObject({
   apiUsers: z.array(z.string().regex(USER_PATTERN, { error: got('a user name') }), { error: got('a list of user names') }).optional(),
   // Open HTTP/WebSocket connections at most; the descriptor limit lowers it further (api/listener-bounds.ts).
   maxConnections: z.number({ error: got('a whole number from 1') }).int().min(1, { error: got('a whole number from 1') }).optional(),
+  // Tasks made due when a task that names no onFailure of its own fails for good or misses its deadline.
+  onFailure: z.array(z.string().regex(NAME_PATTERN, { error: got('a task name') }), { error: got('a list of task names') }).optional(),
 })
 
 export type DaemonSettingsInput = z.output<typeof daemonSettingsSchema>
@@ -54,6 +56,8 @@ export interface DaemonSettings {
   apiUsers: string[] | null
   /** The configured bound on HTTP/WebSocket connections; null: only the descriptor limit's. */
   maxConnections: number | null
+  /** Every task's `onFailure` unless it names its own. */
+  defaultOnFailure: string[]
 }
 
 export const DEFAULT_SETTINGS: DaemonSettingsInput = {
@@ -72,7 +76,7 @@ export function resolveSettings(layers: DaemonSettingsInput[], totalMemory: numb
     urgencyMs: ms(merged.urgency), stableMs: ms(merged.stableAfter), defaultExpectMs: ms(merged.defaultExpect),
     backoff: merged.backoff === undefined ? DEFAULT_BACKOFF : toBackoff(merged.backoff),
     logMaxBytes: bytes(merged.logMaxSize), logFiles: merged.logFiles, historyKeep: merged.historyKeep,
-    apiUsers: merged.apiUsers ?? null, maxConnections: merged.maxConnections ?? null,
+    apiUsers: merged.apiUsers ?? null, maxConnections: merged.maxConnections ?? null, defaultOnFailure: merged.onFailure ?? [],
   }
 }
 

@@ -24,6 +24,13 @@ const dateExpr = z
   .refine((text) => parseDate(text, 0) !== null, { error: got(DATE_FORMS), abort: true })
   .refine((text) => inTimeRange(parseDate(text, 0) ?? 0), { error: got(IN_RANGE) })
 
+/** `at` takes a date, or "manual": due only by `run`, `replay` or a trigger. */
+const AT_FORMS = 'an ISO 8601 date, "now", "+DURATION" or "manual"'
+const atExpr = z
+  .string({ error: got(AT_FORMS) })
+  .refine((text) => text === 'manual' || parseDate(text, 0) !== null, { error: got(AT_FORMS), abort: true })
+  .refine((text) => text === 'manual' || inTimeRange(parseDate(text, 0) ?? 0), { error: got(IN_RANGE) })
+
 /** Bounds of an `amount`: its largest value and how messages write it. */
 export interface Most {
   value: number
@@ -60,6 +67,11 @@ export const backoffSchema = z.strictObject({
   cap: duration.optional(),
 }, { error: got('an object {base, factor, cap}') })
 
+/** Names of other tasks (`after`, `onSuccess`, `onFailure`): each a valid name, none twice. */
+const taskNames = z
+  .array(z.string({ error: got('a task name') }).regex(NAME_PATTERN, { error: got('a task name') }), { error: got('a list of task names') })
+  .refine((names) => new Set(names).size === names.length, { error: got('a list of task names without repeats') })
+
 export const taskInputSchema = z.strictObject({
   name: z.string({ error: got('a name') }).regex(NAME_PATTERN, {
     error: got('1-128 of A-Z a-z 0-9 . _ - starting with a letter or digit'),
@@ -67,7 +79,7 @@ export const taskInputSchema = z.strictObject({
   script: execText(z.string({ error: got('a path to an executable file') }).min(1, { error: 'must not be empty' }))
     .describe('Executable file to run; relative to the ecosystem file\'s folder'),
   args: z.array(execText(z.string({ error: got('a string') })), { error: got('an array of strings') }).optional(),
-  at: dateExpr.optional().describe('When it becomes active: ISO 8601 (no offset: local time), "now" or "+DURATION"'),
+  at: atExpr.optional().describe('When it becomes active: ISO 8601 (no offset: local time), "now" or "+DURATION"; "manual": only by run, replay or a trigger'),
   deadline: dateExpr.nullable().optional().describe('When it must have run; same forms; not before at'),
   onDeadline: z.enum(ON_DEADLINE, { error: got(ON_DEADLINE.join('|')) }).optional()
     .describe('At its deadline: run (late anyway), skip (not started: the cycle ends expired), kill (a run still going is ended)'),
@@ -87,6 +99,9 @@ export const taskInputSchema = z.strictObject({
   tz: z.string({ error: got('an IANA time zone such as Europe/Paris') })
     .refine(isTimeZone, { error: got('an IANA time zone such as Europe/Paris') }).nullable().optional(),
   backoff: backoffSchema.optional(),
+  after: taskNames.optional().describe('Tasks that must each have succeeded since this task\'s cycle began (for a cron task: since its slot) before it is due'),
+  onSuccess: taskNames.optional().describe('Tasks made due when a run of this one succeeds'),
+  onFailure: taskNames.nullable().optional().describe('Tasks made due when this one fails for good or misses its deadline (default: the daemon\'s onFailure)'),
   timeout: duration.nullable().optional(),
   expect: duration.nullable().optional().describe('How long a run is expected to take, until its runs have shown it: 90s, 2h'),
   memory: size.nullable().optional(),
@@ -101,6 +116,10 @@ export const taskInputSchema = z.strictObject({
     if (problem !== null) ctx.addIssue({ code: 'custom', path: ['cron'], message: problem })
   } else if (task.tz != null) {
     ctx.addIssue({ code: 'custom', path: ['tz'], message: 'only applies to a cron schedule' })
+  }
+  if (task.at === 'manual' && task.cron != null) ctx.addIssue({ code: 'custom', path: ['at'], message: '"manual" does not apply to a cron schedule (its slots make it due)' })
+  for (const key of ['after', 'onSuccess', 'onFailure'] as const) {
+    if (task[key]?.includes(task.name) === true) ctx.addIssue({ code: 'custom', path: [key], message: `a task cannot name itself ("${task.name}")` })
   }
   for (const key of ['missed', 'overlap'] as const) {
     if (task[key] !== undefined && task.cron == null) ctx.addIssue({ code: 'custom', path: [key], message: 'only applies to a cron schedule' })
@@ -133,7 +152,8 @@ export function resolveTask(input: TaskInput, ctx: ResolveContext): TaskSpec {
     if (!inTimeRange(ms)) problems.push(`${field}: ${got(IN_RANGE)({ input: text })}`)
     return ms
   }
-  const start = dateOf('at', input.at ?? 'now')
+  const manual = input.at === 'manual'
+  const start = dateOf('at', manual ? 'now' : input.at ?? 'now')
   const cronTz = input.tz ?? null
   // A cron task's `at` is when its schedule starts: it first runs at the first slot from then on.
   let at = start
@@ -166,6 +186,10 @@ export function resolveTask(input: TaskInput, ctx: ResolveContext): TaskSpec {
     missed: input.missed ?? 'once',
     overlap: input.overlap ?? 'skip',
     preemptible: input.preemptible ?? false,
+    manual,
+    after: input.after ?? [],
+    onSuccess: input.onSuccess ?? [],
+    onFailure: input.onFailure ?? null,
     priority: input.priority ?? 'medium',
     front: input.front ?? false,
     retries: input.retries ?? DEFAULT_RETRIES,

@@ -1,6 +1,7 @@
 // Admission: whether the machine can carry one more run, and if not, why (the task's waitingReason).
 import type { State } from './state.js'
 import type { Task } from './types.js'
+import { prerequisites } from './workflow.js'
 
 export interface Limits {
   maxConcurrent: number
@@ -66,6 +67,7 @@ export function waitingReason(
   limits: Limits,
   blocked: Blocked | null,
 ): string | null {
+  if (task.awaiting) return `after ${prerequisites(state, task).unmet.map((name) => `"${name}"`).join(', ')}`
   if (task.state !== 'ready') return null
   const never = neverFits(task, limits)
   if (never !== null) return never

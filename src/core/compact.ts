@@ -11,7 +11,7 @@ type Profile = Readonly<Omit<TaskSpec, 'name' | 'at' | 'deadline' | 'digest'>>
 
 /** Every field of a definition, in the order of `TaskSpec`: the order its JSON has always had. */
 const SPEC_KEYS = [
-  'name', 'script', 'args', 'at', 'deadline', 'onDeadline', 'missed', 'overlap', 'preemptible', 'priority', 'front', 'retries', 'restart', 'cron', 'cronTz',
+  'name', 'script', 'args', 'at', 'deadline', 'onDeadline', 'missed', 'overlap', 'preemptible', 'manual', 'after', 'onSuccess', 'onFailure', 'priority', 'front', 'retries', 'restart', 'cron', 'cronTz',
   'backoff', 'timeoutMs', 'expectMs', 'memoryBytes', 'cwd', 'env', 'user', 'digest',
 ] as const satisfies readonly (keyof TaskSpec)[]
 
@@ -34,6 +34,10 @@ class SharedSpec implements TaskSpec {
   get missed(): MissedPolicy { return this.profile.missed }
   get overlap(): OverlapPolicy { return this.profile.overlap }
   get args(): string[] { return this.profile.args }
+  get manual(): boolean { return this.profile.manual }
+  get after(): string[] { return this.profile.after }
+  get onSuccess(): string[] { return this.profile.onSuccess }
+  get onFailure(): string[] | null { return this.profile.onFailure }
   get priority(): Priority { return this.profile.priority }
   get front(): boolean { return this.profile.front }
   get retries(): number { return this.profile.retries }
@@ -70,7 +74,8 @@ const opt = (value: string | null): string => (value === null ? '' : `=${value}`
 function profileKey(p: Profile): string {
   const b = p.backoff
   return [
-    p.script, p.args.length === 0 ? '' : JSON.stringify(p.args), p.onDeadline, p.missed, p.overlap, p.preemptible ? 1 : 0, p.priority, p.front ? 1 : 0, p.retries, p.restart,
+    p.script, p.args.length === 0 ? '' : JSON.stringify(p.args), p.onDeadline, p.missed, p.overlap, p.preemptible ? 1 : 0, p.manual ? 1 : 0,
+    JSON.stringify([p.after, p.onSuccess, p.onFailure]), p.priority, p.front ? 1 : 0, p.retries, p.restart,
     opt(p.cron), opt(p.cronTz), b === null ? '' : `${b.baseMs}/${b.factor}/${b.capMs}`, p.timeoutMs ?? '', p.expectMs ?? '',
     p.memoryBytes ?? '', opt(p.cwd), isEmpty(p.env) ? '' : JSON.stringify(p.env), opt(p.user),
   ].join('\u0000')
@@ -83,7 +88,9 @@ function sameProfile(p: Profile, spec: TaskSpec): boolean {
   return p.script === spec.script && p.onDeadline === spec.onDeadline && p.preemptible === spec.preemptible && p.missed === spec.missed && p.overlap === spec.overlap && p.priority === spec.priority && p.front === spec.front && p.retries === spec.retries &&
     p.restart === spec.restart && p.cron === spec.cron && p.cronTz === spec.cronTz && p.timeoutMs === spec.timeoutMs && p.expectMs === spec.expectMs &&
     p.memoryBytes === spec.memoryBytes && p.cwd === spec.cwd && p.user === spec.user &&
-    sameBackoff(p.backoff, spec.backoff) && sameList(p.args, spec.args) && sameEntries(p.env, spec.env)
+    sameBackoff(p.backoff, spec.backoff) && sameList(p.args, spec.args) && sameEntries(p.env, spec.env) &&
+    p.manual === spec.manual && sameList(p.after, spec.after) && sameList(p.onSuccess, spec.onSuccess) &&
+    (p.onFailure === null || spec.onFailure === null ? p.onFailure === spec.onFailure : sameList(p.onFailure, spec.onFailure))
 }
 
 function sameBackoff(a: BackoffPolicy | null, b: BackoffPolicy | null): boolean {
@@ -152,6 +159,10 @@ export class Interner {
       preemptible: spec.preemptible,
       missed: spec.missed,
       overlap: spec.overlap,
+      manual: spec.manual,
+      after: this.names(spec.after),
+      onSuccess: this.names(spec.onSuccess),
+      onFailure: spec.onFailure === null ? null : this.names(spec.onFailure),
       priority: spec.priority,
       front: spec.front,
       retries: spec.retries,
@@ -169,6 +180,11 @@ export class Interner {
     this.profiles.set(key, new WeakRef(profile))
     this.unused.register(profile, key)
     return this.remember(profile)
+  }
+
+  /** A list of task names, shared (most lists are empty). */
+  private names(list: readonly string[]): string[] {
+    return list.length === 0 ? EMPTY_ARGS : Object.freeze(list.map((n) => this.string(n))) as string[]
   }
 
   private remember(profile: Profile): Profile {

@@ -36,7 +36,8 @@ export function isUrgent(task: Task, now: number, urgencyMs: number): boolean {
  */
 export function nextWake(task: Task, urgencyMs: number): number | null {
   let wake: number | null = null
-  if (task.state === 'scheduled' || task.state === 'retrying') wake = task.dueAt
+  // A manual task is due only when asked; one waiting for its prerequisites, when they end.
+  if ((task.state === 'scheduled' && !task.spec.manual && !task.awaiting) || task.state === 'retrying') wake = task.dueAt
   else if (task.pid !== null) wake = runWake(task)
   // A cron task's next slot during its cycle (a run or its retries): its overlap policy decides then.
   if (task.spec.cron !== null && task.slotAt !== null && (task.pid !== null || task.state === 'retrying')) {

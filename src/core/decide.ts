@@ -7,6 +7,7 @@ import { isUrgent, missableDeadline, runWake, windowOpensAt } from './deadline.j
 import { forecast } from './forecast.js'
 import { DomainError, notFound } from './errors.js'
 import { effectivePriority } from './priority.js'
+import { atDate, checkGraph, followUps } from './workflow.js'
 import type { State } from './state.js'
 import { isFinished, NO_DURATIONS } from './task-record.js'
 import { clampTime } from './time-range.js'
@@ -20,11 +21,30 @@ export interface Decision {
 const none = (): Decision => ({ events: [], effects: [] })
 
 export function decide(state: State, action: Action): Decision {
+  const decision = decideAction(state, action)
+  // What these events do to the tasks that wait for them or are triggered by them.
+  if (decision.events.length > 0 && (state.dependents.size > 0 || hasTriggers(state, decision.events))) {
+    decision.events.push(...followUps(state, decision.events, action.now))
+  }
+  return decision
+}
+
+/** Whether an event's task may trigger others (cheap: most tasks name none). */
+function hasTriggers(state: State, events: readonly NewEvent[]): boolean {
+  if (state.config.defaultOnFailure.length > 0) return true
+  return events.some((e) => {
+    const spec = state.tasks.get(e.task)?.spec
+    return spec !== undefined && (spec.onSuccess.length > 0 || (spec.onFailure?.length ?? 0) > 0)
+  })
+}
+
+function decideAction(state: State, action: Action): Decision {
   switch (action.type) {
     case 'add':
       if (state.tasks.has(action.spec.name)) {
         throw new DomainError('conflict', `name: task "${action.spec.name}" already exists`)
       }
+      if (namesOthers(action.spec)) checkGraph(state, [action.spec])
       return { events: arrival(state, action.spec, action.now, 'task.added', null), effects: [] }
     case 'apply':
       return applyFile(state, action.specs, action.prune, action.now)
@@ -73,7 +93,8 @@ function arrival(
 ): NewEvent[] {
   const events: NewEvent[] = [{ type, task: spec.name, spec }]
   const running = current?.state === 'running'
-  if (!running && spec.at <= now) events.push({ type: 'task.due', task: spec.name, reason: 'date' })
+  // A manual task waits for `run` or a trigger; one with prerequisites is looked at when its date comes.
+  if (!running && spec.at <= now && !spec.manual && spec.after.length === 0) events.push({ type: 'task.due', task: spec.name, reason: 'date' })
   const failures = running ? (current?.consecutiveFailures ?? 0) : 0
   const from = effectivePriority(spec.priority, false, failures)
   // What its runs have shown stays with the task across a change of its definition.
@@ -86,6 +107,10 @@ function arrival(
 
 function applyFile(state: State, specs: TaskSpec[], prune: boolean, now: number): Decision {
   const decision = none()
+  if (specs.some(namesOthers) || state.dependents.size > 0) {
+    const kept = new Set(specs.map((s) => s.name))
+    checkGraph(state, specs, prune ? new Set([...state.tasks.keys()].filter((n) => !kept.has(n))) : undefined)
+  }
   const names = new Set<string>()
   for (const spec of specs) {
     names.add(spec.name)
@@ -170,8 +195,10 @@ function clock(state: State, now: number): Decision {
   for (const task of woken) {
     const name = task.spec.name
     if (task.state === 'scheduled' && task.dueAt <= now && task.spec.cron !== null && now - task.dueAt > MISSED_GRACE_MS) {
-      decision.events.push(...missedSlot(task, now))
-    } else if ((task.state === 'scheduled' || task.state === 'retrying') && task.dueAt <= now) {
+      decision.events.push(...missedSlot(state, task, now))
+    } else if (task.state === 'scheduled' && task.dueAt <= now && task.spec.after.length > 0) {
+      decision.events.push(...atDate(state, task, now))
+    } else if (((task.state === 'scheduled' && !task.spec.manual) || task.state === 'retrying') && task.dueAt <= now) {
       decision.events.push({ type: 'task.due', task: name, reason: task.state === 'scheduled' ? 'date' : 'backoff' })
     }
     if (LIVE_STATES.has(task.state) && !task.bumped && isUrgent(task, now, state.config.urgencyMs)) {
@@ -210,13 +237,13 @@ export const MISSED_GRACE_MS = 60_000
  * Logged, then its `missed` policy: `once` runs it now (once for however many were missed), `skip`
  * waits for the next slot.
  */
-function missedSlot(task: Task, now: number): NewEvent[] {
+function missedSlot(state: State, task: Task, now: number): NewEvent[] {
   const { spec } = task
   const name = spec.name
   const missed: NewEvent = { type: 'task.slot-missed', task: name, at: isoTime(task.dueAt), policy: spec.missed }
   const next = spec.missed === 'skip' && spec.cron !== null ? nextCronTime(spec.cron, spec.cronTz, now + 1) : null
   // With no slot left to wait for, a skipped slot runs after all: the task does not stay due for ever.
-  if (next === null) return [missed, { type: 'task.due', task: name, reason: 'date' }]
+  if (next === null) return [missed, ...(spec.after.length > 0 ? atDate(state, task, now) : [{ type: 'task.due', task: name, reason: 'date' } as const])]
   return [missed, { type: 'task.scheduled', task: name, at: isoTime(next), reason: 'cron' }]
 }
 
@@ -377,7 +404,7 @@ function boot(state: State, now: number, keep: readonly string[]): Decision {
   }
   // Cron slots that came while no daemon was there.
   for (const task of state.timers.ordered((t) => (t.wakeAt as number) < now)) {
-    if (task.state === 'scheduled' && task.spec.cron !== null && task.dueAt < now) events.push(...missedSlot(task, now))
+    if (task.state === 'scheduled' && task.spec.cron !== null && task.dueAt < now) events.push(...missedSlot(state, task, now))
   }
   return { events, effects: [] }
 }
@@ -541,4 +568,9 @@ function durationText(ms: number): string {
     if (ms >= size && ms % size === 0) return `${ms / size}${unit}`
   }
   return `${ms}ms`
+}
+
+/** Whether a definition names other tasks (then the graph is checked). */
+function namesOthers(spec: TaskSpec): boolean {
+  return spec.after.length > 0 || spec.onSuccess.length > 0 || (spec.onFailure?.length ?? 0) > 0
 }

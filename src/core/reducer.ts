@@ -1,5 +1,5 @@
 // The reducer: applies one logged event to the state, keeping both queues in order.
-import { index, unindex, type State } from './state.js'
+import { index, linkAfter, unindex, type State } from './state.js'
 import { applyEvent, fromRecord, newTask, type TaskRecord } from './task-record.js'
 import type { TaskEvent } from './types.js'
 
@@ -9,6 +9,10 @@ export function reduce(state: State, logged: TaskEvent): State {
   if (logged.type === 'task.added') {
     const task = newTask(state.interner.spec(logged.spec), logged.seq)
     state.tasks.set(task.spec.name, task)
+    if (task.spec.after.length > 0) {
+      task.cycleSince = Date.parse(logged.time)
+      linkAfter(state, task.spec.name, [], task.spec.after)
+    }
     index(state, task)
     return state
   }
@@ -21,7 +25,10 @@ export function reduce(state: State, logged: TaskEvent): State {
     return state
   }
   unindex(state, task)
+  const before = task.spec.after
   applyEvent(task, event)
+  if (event.type === 'task.updated') linkAfter(state, task.spec.name, before, task.spec.after)
+  if (event.type === 'task.removed') linkAfter(state, task.spec.name, before, [])
   if (task.pid === null) state.running.delete(task)
   else state.running.add(task)
   if (event.type === 'task.removed') {
@@ -54,5 +61,6 @@ export function restore(state: State, record: TaskRecord): void {
   const task = fromRecord(record, state.interner.spec(record.spec))
   state.tasks.set(task.spec.name, task)
   if (task.pid !== null) state.running.add(task)
+  linkAfter(state, task.spec.name, [], task.spec.after)
   index(state, task)
 }

@@ -14,10 +14,12 @@ export interface CoreConfig {
   stableMs: number
   /** Time between the SIGTERM that ends a run and the SIGKILL that follows if it is still there. */
   killTimeoutMs: number
+  /** Tasks made due when a task that names no `onFailure` of its own fails for good (the daemon's `onFailure`). */
+  defaultOnFailure: string[]
 }
 
 export const DEFAULT_CORE_CONFIG: CoreConfig = {
-  urgencyMs: DEFAULT_URGENCY_MS, backoff: DEFAULT_BACKOFF, stableMs: 10_000, killTimeoutMs: 5000,
+  urgencyMs: DEFAULT_URGENCY_MS, backoff: DEFAULT_BACKOFF, stableMs: 10_000, killTimeoutMs: 5000, defaultOnFailure: [],
 }
 
 /** A run still ending whose task is gone (removed): it holds a slot, and its SIGKILL is still owed. */
@@ -43,6 +45,8 @@ export interface State {
    * daemon that dies first finds the run with its launcher (adoption) or its environment marker.
    */
   readonly starting: Map<string, Task>
+  /** For each task name, the tasks that name it in `after` (the name need not exist). */
+  readonly dependents: Map<string, Set<string>>
   /** Runs being ended whose task was removed, by pid. */
   readonly orphans: Map<number, Orphan>
   /** Shares the repeated parts of definitions between tasks. */
@@ -66,8 +70,23 @@ export function createState(config: Partial<CoreConfig> = {}): State {
     running: new Set(),
     starting: new Map(),
     orphans: new Map(),
+    dependents: new Map(),
     interner: new Interner(),
     seq: 0,
+  }
+}
+
+/** Keep `dependents` in step with a task's `after`: `before` is what it named until now. */
+export function linkAfter(state: State, name: string, before: readonly string[], after: readonly string[]): void {
+  for (const other of before) {
+    const set = state.dependents.get(other)
+    set?.delete(name)
+    if (set?.size === 0) state.dependents.delete(other)
+  }
+  for (const other of after) {
+    const set = state.dependents.get(other) ?? new Set<string>()
+    set.add(name)
+    state.dependents.set(other, set)
   }
 }
 

@@ -1,8 +1,8 @@
 // Creating tasks and applying one event to one task: the per-task half of the reducer.
 import { effectivePriority } from './priority.js'
-import type { Outcome, Priority, Stopping, Task, TaskEvent, TaskSpec, TaskState } from './types.js'
+import type { Outcome, Priority, Stopping, Task, TaskEvent, TaskSpec, TaskState, Trigger } from './types.js'
 
-const FINISHED: ReadonlySet<TaskState> = new Set(['succeeded', 'failed', 'stopped', 'expired'])
+const FINISHED: ReadonlySet<TaskState> = new Set(['succeeded', 'failed', 'stopped', 'expired', 'skipped'])
 
 export function isFinished(task: TaskRecord): boolean {
   return FINISHED.has(task.state)
@@ -14,12 +14,12 @@ export const RECENT_DURATIONS = 10
 export const NO_DURATIONS: readonly number[] = Object.freeze([])
 
 /** The fields of a task that keep their default until it first runs, fails or is bumped. */
-type Extras = Pick<Task, 'bumped' | 'consecutiveFailures' | 'retryStep' | 'attempts' | 'lastExitCode' | 'lastOutcome' | 'pid' | 'pidStart' | 'runStartedAt' | 'rearm' | 'peakMemory' | 'stopping' | 'durations' | 'missed' | 'atRisk' | 'slotAt' | 'slotQueued'>
+type Extras = Pick<Task, 'bumped' | 'consecutiveFailures' | 'retryStep' | 'attempts' | 'lastExitCode' | 'lastOutcome' | 'pid' | 'pidStart' | 'runStartedAt' | 'rearm' | 'peakMemory' | 'stopping' | 'durations' | 'missed' | 'atRisk' | 'slotAt' | 'slotQueued' | 'cycleSince' | 'lastSuccessAt' | 'awaiting' | 'trigger'>
 
 const NO_EXTRAS: Readonly<Extras> = Object.freeze({
   bumped: false, consecutiveFailures: 0, retryStep: 0, attempts: 0, lastExitCode: null, lastOutcome: null, pid: null,
   pidStart: null, runStartedAt: null, rearm: false, peakMemory: null, stopping: null, durations: NO_DURATIONS, missed: false, atRisk: false,
-  slotAt: null, slotQueued: null,
+  slotAt: null, slotQueued: null, cycleSince: 0, lastSuccessAt: 0, awaiting: false, trigger: null,
 })
 
 /** The record of a task just added: scheduled, never run. */
@@ -56,6 +56,10 @@ export function recordOf(task: Task): TaskRecord {
     atRisk: task.atRisk,
     slotAt: task.slotAt,
     slotQueued: task.slotQueued,
+    cycleSince: task.cycleSince,
+    lastSuccessAt: task.lastSuccessAt,
+    awaiting: task.awaiting,
+    trigger: task.trigger,
   }
 }
 
@@ -83,6 +87,10 @@ export function fromRecord(r: TaskRecord, spec: TaskSpec): Task {
   task.atRisk = r.atRisk
   task.slotAt = r.slotAt
   task.slotQueued = r.slotQueued
+  task.cycleSince = r.cycleSince
+  task.lastSuccessAt = r.lastSuccessAt
+  task.awaiting = r.awaiting
+  task.trigger = r.trigger
   return task
 }
 
@@ -152,10 +160,25 @@ class LiveTask implements Task {
   set slotAt(value: number | null) { this.change('slotAt', value) }
   get slotQueued(): number | null { return this.more.slotQueued }
   set slotQueued(value: number | null) { this.change('slotQueued', value) }
+  get cycleSince(): number { return this.more.cycleSince }
+  set cycleSince(value: number) { this.change('cycleSince', value) }
+  get lastSuccessAt(): number { return this.more.lastSuccessAt }
+  set lastSuccessAt(value: number) { this.change('lastSuccessAt', value) }
+  get awaiting(): boolean { return this.more.awaiting }
+  set awaiting(value: boolean) { this.change('awaiting', value) }
+  get trigger(): Trigger | null { return this.more.trigger }
+  set trigger(value: Trigger | null) { this.change('trigger', value) }
 
   toJSON(): TaskRecord {
     return recordOf(this)
   }
+}
+
+/** Where its cycle began, for a task that waits for others (`after`); no record for the rest. */
+function beginCycle(task: TaskRecord, since: number): void {
+  task.awaiting = false
+  task.trigger = null
+  task.cycleSince = task.spec.after.length > 0 ? since : 0
 }
 
 /** Start a new cycle: a changed definition or a manual run after the task had finished. */
@@ -175,6 +198,7 @@ export function applyEvent(task: TaskRecord, event: TaskEvent): void {
   const time = Date.parse(event.time)
   switch (event.type) {
     case 'task.added':
+      beginCycle(task, time)
       return
     case 'task.updated':
       task.spec = event.spec
@@ -187,11 +211,32 @@ export function applyEvent(task: TaskRecord, event: TaskEvent): void {
       task.state = 'scheduled'
       task.dueAt = event.spec.at
       task.queuedSeq = event.seq
+      beginCycle(task, time)
       return rearm(task)
+    case 'task.triggered':
+      if (isFinished(task)) {
+        rearm(task)
+        beginCycle(task, time)
+      }
+      task.trigger = { ...event.trigger, seq: event.seq }
+      task.awaiting = false
+      task.dueAt = time
+      task.queuedSeq = event.seq
+      task.state = 'ready'
+      return
+    case 'task.awaiting':
+      task.awaiting = true
+      return
+    case 'task.skipped':
+      task.awaiting = false
+      task.state = 'skipped'
+      return
     case 'task.due':
+      task.awaiting = false
       if (event.reason === 'manual') {
         if (isFinished(task)) {
           rearm(task)
+          beginCycle(task, time)
           // A cycle asked for after the deadline is late by choice: it has no deadline left to miss.
           task.missed = task.spec.deadline !== null && time >= task.spec.deadline
         }
@@ -238,7 +283,8 @@ export function applyEvent(task: TaskRecord, event: TaskEvent): void {
       task.dueAt = Date.parse(event.at)
       task.retryStep = event.step
       return
-    case 'task.scheduled':
+    case 'task.scheduled': {
+      const slot = task.dueAt
       task.state = 'scheduled'
       task.dueAt = Date.parse(event.at)
       task.missed = task.spec.deadline !== null && task.dueAt >= task.spec.deadline
@@ -247,6 +293,8 @@ export function applyEvent(task: TaskRecord, event: TaskEvent): void {
       task.retryStep = 0
       task.slotAt = null
       task.slotQueued = null
+      // A cron task's prerequisites count from its last slot: a late run does not push the next one later.
+      beginCycle(task, event.reason === 'cron' ? Math.min(slot, time) : time)
       if (event.reason === 'updated') {
         task.rearm = false
         task.queuedSeq = event.seq
@@ -254,7 +302,11 @@ export function applyEvent(task: TaskRecord, event: TaskEvent): void {
         task.priority = effectivePriority(task.spec.priority, task.bumped, 0)
       }
       return
+    }
     case 'task.succeeded':
+      task.lastSuccessAt = time
+      task.state = 'succeeded'
+      return
     case 'task.failed':
     case 'task.stopped':
     case 'task.expired':

@@ -19,7 +19,7 @@ export const OVERLAP_POLICIES = ['skip', 'queue', 'replace'] as const
 export type OverlapPolicy = (typeof OVERLAP_POLICIES)[number]
 
 /** `expired`: its deadline passed before it started, and its `onDeadline` is `skip`. */
-export type TaskState = 'scheduled' | 'ready' | 'running' | 'retrying' | 'succeeded' | 'failed' | 'stopped' | 'expired'
+export type TaskState = 'scheduled' | 'ready' | 'running' | 'retrying' | 'succeeded' | 'failed' | 'stopped' | 'expired' | 'skipped'
 /**
  * How a run ended. `stopped`: ended on purpose (stop, remove, restart): never a failure. `killed`: by a
  * signal it did not ask for (its memory limit, or someone outside the supervisor): `cause` says which.
@@ -60,6 +60,14 @@ export interface TaskSpec {
   overlap: OverlapPolicy
   /** Its run may be stopped to make room for a task that would otherwise miss its deadline. */
   preemptible: boolean
+  /** Due only by `run`, `replay` or a trigger (`at: "manual"`), never by its date. */
+  manual: boolean
+  /** Tasks that must each have succeeded since this task's cycle began before it is due. */
+  after: string[]
+  /** Tasks made due when a run of this one succeeds. */
+  onSuccess: string[]
+  /** Tasks made due when this one fails for good or misses its deadline; null: the daemon's default. */
+  onFailure: string[] | null
   priority: Priority
   front: boolean
   retries: number
@@ -117,12 +125,35 @@ export interface Task {
   slotAt: number | null
   /** A slot that came during the cycle, to run when it ends (`overlap: queue` or `replace`). */
   slotQueued: number | null
+  /**
+   * Since when its prerequisites' successes count (epoch ms; kept for tasks with `after` only, else 0):
+   * when its cycle began, or for a cron task the slot before its current one.
+   */
+  cycleSince: number
+  /** When it last succeeded (epoch ms, 0: never): whether that was within a dependent's cycle. */
+  lastSuccessAt: number
+  /** Its date came and it waits for its prerequisites (`task.awaiting`). */
+  awaiting: boolean
+  /** What made its current cycle due, if a trigger did: the runs see it in their environment. */
+  trigger: Trigger | null
   /** Position in the ready heap and the timer heap (-1 when absent); owned by the heaps. */
   readyPos: number
   timerPos: number
   /** Next time something changes for this task without any input (due or deadline window), or null. */
   wakeAt: number | null
 }
+
+/** The run that set off a trigger (`onSuccess`, `onFailure`): its task, outcome, exit code. */
+export interface Trigger {
+  task: string
+  outcome: string
+  exitCode: number | null
+  /** On a task: the seq of the `task.triggered` event that made it due. */
+  seq?: number
+}
+
+/** Why a cycle was skipped: what its prerequisite did (`finished`: it ran before this cycle began, and will not again by itself). */
+export type SkipReason = 'failed' | 'stopped' | 'expired' | 'skipped' | 'removed' | 'finished'
 
 interface EventBase {
   seq: number
@@ -134,7 +165,13 @@ export type TaskEvent =
   | (EventBase & { type: 'task.added'; spec: TaskSpec })
   | (EventBase & { type: 'task.updated'; spec: TaskSpec })
   | (EventBase & { type: 'task.removed' })
-  | (EventBase & { type: 'task.due'; reason: 'date' | 'backoff' | 'manual' | 'interrupted' | 'restart' | 'preempted' | 'overlap' })
+  | (EventBase & { type: 'task.due'; reason: 'date' | 'backoff' | 'manual' | 'interrupted' | 'restart' | 'preempted' | 'overlap' | 'after' })
+  /** Made due by another task's run (`onSuccess`, `onFailure`). */
+  | (EventBase & { type: 'task.triggered'; trigger: Trigger })
+  /** Its date came; it waits until each of `after` has succeeded in its cycle. */
+  | (EventBase & { type: 'task.awaiting'; after: string[] })
+  /** Its cycle ends without a run: prerequisite `after` will not succeed in it (`reason` says why). */
+  | (EventBase & { type: 'task.skipped'; after: string; reason: SkipReason })
   | (EventBase & { type: 'task.priority'; from: Priority; to: Priority; reason: 'deadline' | 'failures' })
   /** `slot`: for a cron task's first run of a cycle, its next slot after the start (null: none). */
   | (EventBase & { type: 'run.started'; pid: number; attempt: number; pidStart: string | null; slot?: string | null })

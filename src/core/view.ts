@@ -38,6 +38,13 @@ export interface TaskView {
   /** Its cron policies: slots the daemon was not there for (once|skip), and a slot while a run goes on (skip|queue|replace). */
   missed: string
   overlap: string
+  /** Due only by run, replay or a trigger (`at: "manual"`). */
+  manual: boolean
+  /** Its prerequisites, the tasks that name it in theirs, and its trigger targets (null: the daemon's default). */
+  after: string[]
+  dependents: string[]
+  onSuccess: string[]
+  onFailure: string[] | null
   /** The names of its own environment variables (never their values: views go to read tokens too). */
   envNames: string[]
   /** When its current run started (null unless running). */
@@ -62,7 +69,7 @@ export const NO_TIMES: TaskTimes = Object.freeze({ expectedStart: null, expected
 
 const iso = (ms: number): string => new Date(ms).toISOString()
 
-export function taskView(task: Task, waitingReason: string | null, times: TaskTimes = NO_TIMES): TaskView {
+export function taskView(task: Task, waitingReason: string | null, times: TaskTimes = NO_TIMES, dependents: readonly string[] = []): TaskView {
   const { spec } = task
   return {
     name: spec.name,
@@ -94,6 +101,11 @@ export function taskView(task: Task, waitingReason: string | null, times: TaskTi
     tz: spec.cronTz,
     missed: spec.missed,
     overlap: spec.overlap,
+    manual: spec.manual,
+    after: spec.after,
+    dependents: [...dependents],
+    onSuccess: spec.onSuccess,
+    onFailure: spec.onFailure,
     envNames: Object.keys(spec.env),
     runStartedAt: task.runStartedAt === null ? null : iso(task.runStartedAt),
     stopping: task.stopping === null ? null : { cause: task.stopping.cause, killAt: task.stopping.killAt === null ? null : iso(task.stopping.killAt) },

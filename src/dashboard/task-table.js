@@ -6,7 +6,7 @@ const tasks = new Map()
 const view = { sort: null, dir: 1, text: '', state: '', scope: null, online: false, usage: new Map() }
 let hooks = { act: () => {}, details: () => {} }
 
-const STATE_ORDER = ['running', 'ready', 'retrying', 'scheduled', 'failed', 'expired', 'stopped', 'succeeded']
+const STATE_ORDER = ['running', 'ready', 'retrying', 'scheduled', 'failed', 'expired', 'skipped', 'stopped', 'succeeded']
 const PRIORITY_ORDER = ['high', 'medium', 'low']
 /** Unknown values (a newer daemon's states) sort after the known ones, among themselves by name. */
 const rank = (order, value) => {
@@ -163,7 +163,7 @@ function actions(task) {
     b.addEventListener('click', () => hooks.act(action, task.name))
     group.append(b)
   }
-  const finished = ['succeeded', 'failed', 'stopped', 'expired'].includes(task.state)
+  const finished = ['succeeded', 'failed', 'stopped', 'expired', 'skipped'].includes(task.state)
   if (task.state !== 'running') button('run', 'run')
   if (!finished) button('stop', 'stop')
   if (finished) button('replay', 'replay')

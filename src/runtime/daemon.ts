@@ -75,7 +75,10 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
     const kept = (await spawner.attach?.()) ?? { runs: [], exits: [] }
     // A boot that fails from here on leaves the runs to the launcher, for the next daemon.
     closers.push(async () => spawner.detach?.())
-    const state = createState({ urgencyMs: settings.urgencyMs, backoff: settings.backoff, stableMs: settings.stableMs, killTimeoutMs: settings.killTimeoutMs })
+    const state = createState({
+      urgencyMs: settings.urgencyMs, backoff: settings.backoff, stableMs: settings.stableMs, killTimeoutMs: settings.killTimeoutMs,
+      defaultOnFailure: settings.defaultOnFailure,
+    })
     state.seq = store.lastSeq
     await store.forEachTask((task) => restore(state, task))
     const adoption = planAdoption(state, kept)
@@ -146,7 +149,9 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
       Object.assign(logPolicy, { maxBytes: next.logMaxBytes, keep: next.logFiles })
       Object.assign(supervisor.options, { killTimeoutMs: next.killTimeoutMs, historyKeep: next.historyKeep, unknownDurationMs: next.defaultExpectMs })
       await supervisor.dispatcher.serial(async () => {
-        reconfigure(state, { urgencyMs: next.urgencyMs, backoff: next.backoff, stableMs: next.stableMs, killTimeoutMs: next.killTimeoutMs })
+        reconfigure(state, {
+          urgencyMs: next.urgencyMs, backoff: next.backoff, stableMs: next.stableMs, killTimeoutMs: next.killTimeoutMs, defaultOnFailure: next.defaultOnFailure,
+        })
       })
       ticker.setTick(next.tickMs)
       http.maxConnections = connectionBound(softOpenFiles(), next.maxConnections)

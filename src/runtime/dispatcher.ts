@@ -3,6 +3,7 @@ import type { Action, Effect } from '../core/actions.js'
 import { decide, type Decision } from '../core/decide.js'
 import { DomainError } from '../core/errors.js'
 import { reduce } from '../core/reducer.js'
+import { touchedBy } from '../core/workflow.js'
 import type { State } from '../core/state.js'
 import { applyEvent, newRecord, recordOf } from '../core/task-record.js'
 import type { NewEvent, TaskEvent } from '../core/types.js'
@@ -141,9 +142,10 @@ export class Dispatcher {
       const seen = new Set<string>()
       const round: Action[] = []
       for (const action of queue) {
-        const name = 'name' in action ? action.name : ''
-        if (seen.has(name)) continue
-        seen.add(name)
+        // An exit also touches the tasks waiting for its task or triggered by it (workflows).
+        const names = action.type === 'exited' ? touchedBy(this.state, action.name) : ['name' in action ? action.name : '']
+        if (names.some((name) => seen.has(name))) continue
+        for (const name of names) seen.add(name)
         round.push(action)
       }
       logged.push(...(await this.handleIndependent(round)))

@@ -6,7 +6,8 @@ import { memoryNeed, type Blocked, type Limits, type Resources } from '../core/a
 import type { Decision } from '../core/decide.js'
 import { plan } from '../core/planner.js'
 import { launching, nextEventAt, type State } from '../core/state.js'
-import type { Task } from '../core/types.js'
+import { plainSpec } from '../core/compact.js'
+import type { Task, TaskSpec } from '../core/types.js'
 import { unloggedDecision, type Degraded, type Dispatcher } from './dispatcher.js'
 import { fingerprint } from './fingerprint.js'
 import { DEFAULT_LOG_POLICY, logSize, type LogPolicy } from './log-files.js'
@@ -274,7 +275,7 @@ export class Supervisor {
   private async spawn(task: Task): Promise<Action> {
     const name = task.spec.name
     const errStart = logSize(this.options.logDir, name, 'err')
-    const result = await this.ports.spawner.spawn(task.spec, (status) => this.onExit(name, status, errStart))
+    const result = await this.ports.spawner.spawn(withTrigger(task), (status) => this.onExit(name, status, errStart))
     const now = this.ports.clock.now()
     if ('error' in result) {
       return {
@@ -446,3 +447,18 @@ const CLOCK_RETRY_MS = 1000
 /** Uniform in [-1, 1]: the retry wait's jitter, drawn here so the core stays pure. */
 const jitter = (): number => Math.random() * 2 - 1
 
+/** The definition a run starts with: a triggered run also sees what triggered it, in its environment. */
+function withTrigger(task: Task): TaskSpec {
+  const { trigger } = task
+  if (trigger === null) return task.spec
+  return {
+    ...plainSpec(task.spec),
+    env: {
+      ...task.spec.env,
+      SUPERVISOR_TRIGGER_TASK: trigger.task,
+      SUPERVISOR_TRIGGER_OUTCOME: trigger.outcome,
+      SUPERVISOR_TRIGGER_EXIT_CODE: trigger.exitCode === null ? '' : String(trigger.exitCode),
+      SUPERVISOR_TRIGGER_SEQ: String(trigger.seq ?? ''),
+    },
+  }
+}

@@ -12,7 +12,7 @@ type Json = Record<string, unknown>
 
 /** The definition fields whose default is a single value, compared with `===`. */
 const SPEC_DEFAULTS = {
-  deadline: null, onDeadline: 'run', missed: 'once', overlap: 'skip', preemptible: false, priority: 'medium', front: false, retries: 3, restart: 'on-failure', cron: null,
+  deadline: null, onDeadline: 'run', missed: 'once', overlap: 'skip', preemptible: false, manual: false, onFailure: null, priority: 'medium', front: false, retries: 3, restart: 'on-failure', cron: null,
   cronTz: null, backoff: null, timeoutMs: null, expectMs: null, memoryBytes: null, cwd: null, user: null,
 } as const satisfies Partial<TaskSpec>
 
@@ -20,7 +20,7 @@ const SPEC_DEFAULTS = {
 const RECORD_DEFAULTS = {
   state: 'scheduled', bumped: false, consecutiveFailures: 0, retryStep: 0, attempts: 0, lastExitCode: null,
   lastOutcome: null, pid: null, pidStart: null, runStartedAt: null, rearm: false, peakMemory: null, stopping: null, missed: false, atRisk: false,
-  slotAt: null, slotQueued: null,
+  slotAt: null, slotQueued: null, cycleSince: 0, lastSuccessAt: 0, awaiting: false, trigger: null,
 } as const satisfies Partial<TaskRecord>
 
 const SPEC_KEYS = Object.keys(SPEC_DEFAULTS) as (keyof typeof SPEC_DEFAULTS)[]
@@ -46,6 +46,8 @@ export function specText(spec: TaskSpec): string {
   let out = `{"name":${quote(spec.name)},"script":${quote(spec.script)},"at":${spec.at}`
   if (spec.args.length > 0) out += `,"args":${text(spec.args)}`
   if (hasKeys(spec.env)) out += `,"env":${text(spec.env)}`
+  if (spec.after.length > 0) out += `,"after":${text(spec.after)}`
+  if (spec.onSuccess.length > 0) out += `,"onSuccess":${text(spec.onSuccess)}`
   for (const key of SPEC_KEYS) if (spec[key] !== SPEC_DEFAULTS[key]) out += `,"${key}":${text(spec[key])}`
   return `${out},"digest":${quote(spec.digest)}}`
 }
@@ -94,6 +96,10 @@ export function specFrom(raw: Json): TaskSpec {
     missed: r.missed ?? SPEC_DEFAULTS.missed,
     overlap: r.overlap ?? SPEC_DEFAULTS.overlap,
     preemptible: r.preemptible ?? SPEC_DEFAULTS.preemptible,
+    manual: r.manual ?? SPEC_DEFAULTS.manual,
+    after: r.after ?? [],
+    onSuccess: r.onSuccess ?? [],
+    onFailure: r.onFailure ?? SPEC_DEFAULTS.onFailure,
     priority: r.priority ?? SPEC_DEFAULTS.priority,
     front: r.front ?? SPEC_DEFAULTS.front,
     retries: r.retries ?? SPEC_DEFAULTS.retries,
@@ -140,5 +146,9 @@ export function recordFrom(raw: Json): TaskRecord {
     atRisk: r.atRisk ?? RECORD_DEFAULTS.atRisk,
     slotAt: r.slotAt ?? RECORD_DEFAULTS.slotAt,
     slotQueued: r.slotQueued ?? RECORD_DEFAULTS.slotQueued,
+    cycleSince: r.cycleSince ?? RECORD_DEFAULTS.cycleSince,
+    lastSuccessAt: r.lastSuccessAt ?? RECORD_DEFAULTS.lastSuccessAt,
+    awaiting: r.awaiting ?? RECORD_DEFAULTS.awaiting,
+    trigger: r.trigger ?? RECORD_DEFAULTS.trigger,
   }
 }

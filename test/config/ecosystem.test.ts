@@ -40,7 +40,7 @@ describe('ecosystem files', () => {
       ],
     })
     assert.deepEqual(found.sort(), [
-      'tasks[1] (bad).at: expected an ISO 8601 date, "now" or "+DURATION", got "tomorrow"',
+      'tasks[1] (bad).at: expected an ISO 8601 date, "now", "+DURATION" or "manual", got "tomorrow"',
       'tasks[1] (bad).priority: expected high|medium|low, got "urgent"',
       'tasks[2] (x y).name: expected 1-128 of A-Z a-z 0-9 . _ - starting with a letter or digit, got "x y"',
       'tasks[3] (extra).colour: unknown field',

@@ -13,6 +13,10 @@ const changed: Omit<TaskRecord, 'spec'> = {
   atRisk: true,
   slotAt: 1_800_000_060_000,
   slotQueued: 1_800_000_000_000,
+  cycleSince: 1_800_000_000_017,
+  lastSuccessAt: 1_800_000_000_012,
+  awaiting: true,
+  trigger: { task: 'backup', outcome: 'failed', exitCode: 3 },
 }
 
 describe('live task', () => {

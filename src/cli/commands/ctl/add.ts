@@ -27,6 +27,9 @@ interface AddArgs extends CtlArgs {
   memory?: string
   cwd?: string
   env?: string[]
+  after?: string[]
+  onSuccess?: string[]
+  onFailure?: string[]
   '--'?: (string | number)[]
 }
 
@@ -56,6 +59,9 @@ export function taskInputFromFlags(argv: AddArgs, cwd: string): Record<string, u
   if (argv.retries !== undefined) input['retries'] = numeric(argv.retries)
   if (argv.cwd !== undefined) input['cwd'] = resolve(cwd, argv.cwd)
   if (argv.env !== undefined) input['env'] = parseEnvPairs(argv.env)
+  for (const key of ['after', 'onSuccess', 'onFailure'] as const) {
+    if (argv[key] !== undefined) input[key] = argv[key].map(String)
+  }
   return input
 }
 
@@ -66,7 +72,10 @@ export const addCommand: CommandModule<CtlArgs, AddArgs> = {
     y
       .positional('name', { type: 'string', demandOption: true })
       .option('script', { type: 'string', demandOption: true, describe: 'executable file to run' })
-      .option('at', { type: 'string', describe: 'when it becomes active: ISO 8601, now, +DURATION' })
+      .option('at', { type: 'string', describe: 'when it becomes active: ISO 8601, now, +DURATION; manual: only by run or a trigger' })
+      .option('after', { type: 'string', array: true, describe: 'due only once this task succeeded in its cycle (repeatable)' })
+      .option('on-success', { type: 'string', array: true, describe: 'make this task due when a run succeeds (repeatable)' })
+      .option('on-failure', { type: 'string', array: true, describe: 'make this task due when it fails for good or misses its deadline (repeatable)' })
       .option('deadline', { type: 'string', describe: 'when it must have run; same forms' })
       .option('missed', { type: 'string', describe: 'cron slots the daemon was not there for: once (default: run once for all) or skip' })
       .option('overlap', { type: 'string', describe: 'a cron slot while the previous run goes on: skip (default, recorded), queue (run right after), replace (stop it, run anew)' })

@@ -23,6 +23,7 @@ export function describeTask(t: StatusView, now = Date.now()): string {
     ...(t.cron === null ? [] : [['cron slots', `overlap: ${t.overlap}, missed: ${t.missed}`] as [string, string]]),
     ['next run', shortDate(t.nextRunAt)],
     ['deadline', t.deadline === null ? '-' : `${shortDate(t.deadline)} (on deadline: ${t.onDeadline})`],
+    ...workflowRows(t),
     ['attempts', `${t.attempts} (retries ${t.retries}, restart ${t.restart})${t.preemptible ? ', preemptible' : ''}`],
     ['last outcome', t.lastOutcome === null ? '-' : `${t.lastOutcome}, exit code ${t.lastExitCode ?? '-'}`],
     ['pid', t.pid === null ? '-' : String(t.pid)],
@@ -39,6 +40,18 @@ export function describeTask(t: StatusView, now = Date.now()): string {
   if (t.waitingReason !== null) rows.push(['waiting', t.waitingReason])
   if (t.stopping !== null) rows.push(['stopping', `${t.stopping.cause}${t.stopping.killAt === null ? ', SIGKILL sent' : `, SIGKILL at ${shortDate(t.stopping.killAt)} if still running`}`])
   return rows.map(([k, v]) => `${`${k}:`.padEnd(14)}${visible(v)}`).join('\n')
+}
+
+/** Its place in workflows: what it waits for, what waits for it, what it triggers; nothing when none. */
+function workflowRows(t: StatusView): [string, string][] {
+  const names = (list: readonly string[]): string => list.join(', ')
+  const rows: [string, string][] = []
+  if (t.manual) rows.push(['due', 'only by run, replay or a trigger (at: manual)'])
+  if (t.after.length > 0) rows.push(['after', names(t.after)])
+  if (t.dependents.length > 0) rows.push(['before', names(t.dependents)])
+  if (t.onSuccess.length > 0) rows.push(['on success', names(t.onSuccess)])
+  if (t.onFailure !== null && t.onFailure.length > 0) rows.push(['on failure', names(t.onFailure)])
+  return rows
 }
 
 /** An argument as a POSIX shell would need it written: bare when safe, else in single quotes. */
