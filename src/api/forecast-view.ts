@@ -1,6 +1,7 @@
 // The forecast as the API gives it: the rows of `ctl forecast`, and each task's expected start, end
 // and risk in its JSON. Computed when asked (never by the tick), and once for the default horizon per
 // change of the state or second of time, so that a `list` of 100,000 tasks simulates once, not per task.
+import { nextCronTime } from '../core/calendar.js'
 import { forecast, type Forecast, type ForecastResult } from '../core/forecast.js'
 import { LIVE_STATES, type Task } from '../core/types.js'
 import { NO_TIMES, type TaskTimes } from '../core/view.js'
@@ -41,6 +42,23 @@ export function timesOf(task: Task, result: ForecastResult): TaskTimes {
   if (row !== undefined) return { expectedStart: iso(row.start), expectedEnd: iso(row.end), atRisk: row.atRisk }
   const { deadline } = task.spec
   return { ...NO_TIMES, atRisk: !result.truncated && deadline !== null && deadline <= result.horizonEnd }
+}
+
+/** Most later cron slots a row lists (a schedule every minute would otherwise list hundreds). */
+const MAX_SLOTS = 48
+
+/**
+ * A cron task's slots after its forecast start, up to `until`: the forecast places only a task's next
+ * run, the timeline marks the ones after it.
+ */
+export function laterSlots(task: Task | undefined, start: number, until: number): string[] {
+  const slots: string[] = []
+  if (task?.spec.cron == null || !Number.isFinite(start)) return slots
+  for (let at = nextCronTime(task.spec.cron, task.spec.cronTz, start + 1); at !== null && at <= until && slots.length < MAX_SLOTS;) {
+    slots.push(new Date(at).toISOString())
+    at = nextCronTime(task.spec.cron, task.spec.cronTz, at + 1)
+  }
+  return slots
 }
 
 /** A row of `ctl forecast` as JSON. */

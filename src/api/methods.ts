@@ -15,7 +15,7 @@ import { eventFor } from './redact.js'
 import { daemonInfo } from './daemon-info.js'
 import { applyLabel, TaskIntake } from './task-intake.js'
 import { previewApply } from './apply-preview.js'
-import { forecastOf, forecastRow, timesOf, VIEW_HORIZON_MS } from './forecast-view.js'
+import { forecastOf, forecastRow, laterSlots, timesOf, VIEW_HORIZON_MS } from './forecast-view.js'
 import type { ForecastResult } from '../core/forecast.js'
 import { parseDuration } from '../config/units.js'
 import { decide } from '../core/decide.js'
@@ -136,7 +136,9 @@ export const methods: Record<string, Method> = {
     async handle(ctx, params) {
       const { horizon } = parseOrThrow(forecastParams, params ?? {})
       const horizonMs = horizon === undefined ? VIEW_HORIZON_MS : (parseDuration(horizon) as number)
-      return forecastOf(ctx, horizonMs).rows.map(forecastRow)
+      const result = forecastOf(ctx, horizonMs)
+      const { tasks } = ctx.supervisor.state
+      return result.rows.map((row) => ({ ...forecastRow(row), slots: laterSlots(tasks.get(row.task), row.start, result.horizonEnd) }))
     },
   },
   'tasks.get': {

@@ -1,5 +1,6 @@
 // The forecast as a timeline, in plain SVG: the next hours, one row a run (running, then queued and
-// scheduled ones at their forecast times), each deadline a marker, runs at risk of missing it in red.
+// scheduled ones at their forecast times), a cron task's later slots as small marks on its row, each
+// deadline a marker, runs at risk of missing it in red.
 import { longTime } from './format.js'
 
 const SVG = 'http://www.w3.org/2000/svg'
@@ -46,6 +47,13 @@ export function render(rows, now = Date.now()) {
     const deadline = row.deadline === null ? '' : `, deadline ${longTime(row.deadline)}${row.atRisk ? ' (at risk)' : ''}`
     bar.append(el('title', {}, `${row.task}: ${row.running ? 'running since' : 'expected'} ${longTime(row.start)} to ${row.end === null ? 'open end (service)' : longTime(row.end)}${deadline}`))
     group.append(bar)
+    for (const slot of row.slots ?? []) {
+      const at = Date.parse(slot)
+      if (at > now + HORIZON_MS) break
+      const mark = el('rect', { x: x(at) - 1.5, y: y + 6, width: 3, height: ROW - 12, class: 'slot' })
+      mark.append(el('title', {}, `${row.task}: cron slot ${longTime(slot)}`))
+      group.append(mark)
+    }
     if (row.deadline !== null && Date.parse(row.deadline) <= now + HORIZON_MS) {
       const at = x(Date.parse(row.deadline))
       group.append(el('line', { x1: at, x2: at, y1: y + 1, y2: y + ROW - 1, class: 'deadline' }))

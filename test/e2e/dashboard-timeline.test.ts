@@ -31,6 +31,8 @@ describe('dashboard timeline', { skip }, () => {
     // Behind a two-hour run with a deadline in one hour: at risk.
     await daemon.add('invoice-export', ['--script', fixture('ok.sh'), '--expect', '30m', '--deadline', '+1h'])
     await daemon.add('report', ['--script', fixture('ok.sh'), '--expect', '20m', '--at', '+3h', '--deadline', '+5h'])
+    // Hourly: the forecast places its next run; the timeline marks the slots after it.
+    await daemon.add('digest', ['--script', fixture('ok.sh'), '--expect', '5m', '--cron', '0 * * * *'])
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] })
   })
   after(async () => {
@@ -52,8 +54,10 @@ describe('dashboard timeline', { skip }, () => {
         const rect = g.querySelector('rect')
         return { task: g.dataset.task, classes: g.getAttribute('class'), x: Number(rect.getAttribute('x')), width: Number(rect.getAttribute('width')), deadline: g.querySelector('line.deadline') !== null }
       })`) as Run[]
-      assert.deepEqual(runs.map((r) => r.task), ['nightly-backup', 'invoice-export', 'report'])
-      const [backup, invoice, report] = runs as [Run, Run, Run]
+      const slots = await page.evaluate(`document.querySelectorAll('#timeline g.run[data-task="digest"] rect.slot').length`) as number
+      assert.ok(slots >= 3, `the hourly task's later slots are marked (${slots})`)
+      assert.deepEqual(runs.map((r) => r.task).filter((t) => t !== 'digest'), ['nightly-backup', 'invoice-export', 'report'])
+      const [backup, invoice, report] = runs.filter((r) => r.task !== 'digest') as [Run, Run, Run]
       assert.match(backup.classes, /\brunning\b/)
       assert.match(invoice.classes, /\bqueued\b.*\bat-risk\b/)
       assert.doesNotMatch(report.classes, /at-risk/)
