@@ -16,7 +16,7 @@ function spec(i: number): TaskSpec {
     name: `task-${i}`, script: '/srv/jobs/run.sh', args: [], at: now + 3_600_000 + Math.floor(Math.random() * 86_400_000),
     deadline: i % 3 === 0 ? now + 200_000_000 : null, onDeadline: 'run', missed: 'once', overlap: 'skip', preemptible: false, manual: false, after: [], onSuccess: [], onFailure: null, priority: (['high', 'medium', 'low'] as const)[i % 3] ?? 'medium',
     front: false, retries: 3, restart: 'on-failure', cron: null, cronTz: null, backoff: null, timeoutMs: null, expectMs: null,
-    memoryBytes: null, cwd: null, env: {}, user: null, digest: digestOf({ i }),
+    memoryBytes: null, cwd: null, env: {}, envFile: null, user: null, digest: digestOf({ i }),
   }
 }
 

@@ -14,7 +14,7 @@ export interface ApplyPreview {
 /** The definition's fields a user wrote (the digest is derived from them). */
 const FIELDS: readonly (keyof TaskSpec)[] = [
   'script', 'args', 'at', 'deadline', 'onDeadline', 'preemptible', 'priority', 'front', 'retries', 'restart', 'cron', 'cronTz', 'overlap', 'missed', 'backoff',
-  'timeoutMs', 'expectMs', 'memoryBytes', 'cwd', 'env', 'user',
+  'timeoutMs', 'expectMs', 'memoryBytes', 'cwd', 'env', 'envFile', 'user',
 ]
 
 /** What `decision` (an apply decided on `state`, not logged) would change. */

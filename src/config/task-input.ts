@@ -106,6 +106,8 @@ export const taskInputSchema = z.strictObject({
   expect: duration.nullable().optional().describe('How long a run is expected to take, until its runs have shown it: 90s, 2h'),
   memory: size.nullable().optional(),
   cwd: execText(z.string({ error: got('a directory path') }).min(1)).nullable().optional(),
+  envFile: execText(z.string({ error: got('a file path') }).min(1, { error: got('a file path') })).nullable().optional()
+    .describe('A dotenv file read at each start; env wins over it; relative to the ecosystem file\'s folder'),
   env: envSchema.optional(),
   user: z.string({ error: got('a user name') }).regex(USER_PATTERN, { error: got('a user name') }).nullable().optional(),
 }).superRefine((task, ctx) => {
@@ -174,8 +176,9 @@ export function resolveTask(input: TaskInput, ctx: ResolveContext): TaskSpec {
   }
   const script = resolve(ctx.baseDir, input.script)
   const cwd = input.cwd == null ? null : resolve(ctx.baseDir, input.cwd)
+  const envFile = input.envFile == null ? null : resolve(ctx.baseDir, input.envFile)
   // Object.assign, not a spread: the same keys in the same order (so the same digest), 4x faster.
-  const written = Object.assign({}, input, { script, cwd })
+  const written = Object.assign({}, input, { script, cwd }, envFile === null ? {} : { envFile })
   return {
     name: input.name,
     script,
@@ -202,6 +205,7 @@ export function resolveTask(input: TaskInput, ctx: ResolveContext): TaskSpec {
     memoryBytes: memory,
     cwd,
     env: input.env ?? {},
+    envFile,
     user: input.user ?? null,
     digest: digestOf(written),
   }

@@ -12,7 +12,7 @@ type Profile = Readonly<Omit<TaskSpec, 'name' | 'at' | 'deadline' | 'digest'>>
 /** Every field of a definition, in the order of `TaskSpec`: the order its JSON has always had. */
 const SPEC_KEYS = [
   'name', 'script', 'args', 'at', 'deadline', 'onDeadline', 'missed', 'overlap', 'preemptible', 'manual', 'after', 'onSuccess', 'onFailure', 'priority', 'front', 'retries', 'restart', 'cron', 'cronTz',
-  'backoff', 'timeoutMs', 'expectMs', 'memoryBytes', 'cwd', 'env', 'user', 'digest',
+  'backoff', 'timeoutMs', 'expectMs', 'memoryBytes', 'cwd', 'env', 'envFile', 'user', 'digest',
 ] as const satisfies readonly (keyof TaskSpec)[]
 
 /**
@@ -34,6 +34,7 @@ class SharedSpec implements TaskSpec {
   get missed(): MissedPolicy { return this.profile.missed }
   get overlap(): OverlapPolicy { return this.profile.overlap }
   get args(): string[] { return this.profile.args }
+  get envFile(): string | null { return this.profile.envFile }
   get manual(): boolean { return this.profile.manual }
   get after(): string[] { return this.profile.after }
   get onSuccess(): string[] { return this.profile.onSuccess }
@@ -77,7 +78,7 @@ function profileKey(p: Profile): string {
     p.script, p.args.length === 0 ? '' : JSON.stringify(p.args), p.onDeadline, p.missed, p.overlap, p.preemptible ? 1 : 0, p.manual ? 1 : 0,
     JSON.stringify([p.after, p.onSuccess, p.onFailure]), p.priority, p.front ? 1 : 0, p.retries, p.restart,
     opt(p.cron), opt(p.cronTz), b === null ? '' : `${b.baseMs}/${b.factor}/${b.capMs}`, p.timeoutMs ?? '', p.expectMs ?? '',
-    p.memoryBytes ?? '', opt(p.cwd), isEmpty(p.env) ? '' : JSON.stringify(p.env), opt(p.user),
+    p.memoryBytes ?? '', opt(p.cwd), isEmpty(p.env) ? '' : JSON.stringify(p.env), opt(p.user), opt(p.envFile),
   ].join('\u0000')
 }
 
@@ -87,7 +88,7 @@ const RECENT_PROFILES = 4
 function sameProfile(p: Profile, spec: TaskSpec): boolean {
   return p.script === spec.script && p.onDeadline === spec.onDeadline && p.preemptible === spec.preemptible && p.missed === spec.missed && p.overlap === spec.overlap && p.priority === spec.priority && p.front === spec.front && p.retries === spec.retries &&
     p.restart === spec.restart && p.cron === spec.cron && p.cronTz === spec.cronTz && p.timeoutMs === spec.timeoutMs && p.expectMs === spec.expectMs &&
-    p.memoryBytes === spec.memoryBytes && p.cwd === spec.cwd && p.user === spec.user &&
+    p.memoryBytes === spec.memoryBytes && p.cwd === spec.cwd && p.user === spec.user && p.envFile === spec.envFile &&
     sameBackoff(p.backoff, spec.backoff) && sameList(p.args, spec.args) && sameEntries(p.env, spec.env) &&
     p.manual === spec.manual && sameList(p.after, spec.after) && sameList(p.onSuccess, spec.onSuccess) &&
     (p.onFailure === null || spec.onFailure === null ? p.onFailure === spec.onFailure : sameList(p.onFailure, spec.onFailure))
@@ -176,6 +177,7 @@ export class Interner {
       cwd: this.string(spec.cwd),
       env: isEmpty(spec.env) ? EMPTY_ENV : Object.freeze({ ...spec.env }),
       user: this.string(spec.user),
+      envFile: this.string(spec.envFile),
     })
     this.profiles.set(key, new WeakRef(profile))
     this.unused.register(profile, key)

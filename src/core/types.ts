@@ -83,6 +83,8 @@ export interface TaskSpec {
   memoryBytes: number | null
   cwd: string | null
   env: Record<string, string>
+  /** A dotenv file read at each start (absolute); `env` wins over it. */
+  envFile: string | null
   user: string | null
   /** Digest of the definition as written, to tell a changed definition from a re-applied one. */
   digest: string

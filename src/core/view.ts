@@ -47,6 +47,8 @@ export interface TaskView {
   onFailure: string[] | null
   /** The names of its own environment variables (never their values: views go to read tokens too). */
   envNames: string[]
+  /** Its env file's path (its values are read at each start and never shown). */
+  envFile: string | null
   /** When its current run started (null unless running). */
   runStartedAt: string | null
   /** Its run is being ended: why, and when SIGKILL follows if it is still there (null once sent). */
@@ -107,6 +109,7 @@ export function taskView(task: Task, waitingReason: string | null, times: TaskTi
     onSuccess: spec.onSuccess,
     onFailure: spec.onFailure,
     envNames: Object.keys(spec.env),
+    envFile: spec.envFile,
     runStartedAt: task.runStartedAt === null ? null : iso(task.runStartedAt),
     stopping: task.stopping === null ? null : { cause: task.stopping.cause, killAt: task.stopping.killAt === null ? null : iso(task.stopping.killAt) },
     ...times,

@@ -7,6 +7,7 @@ import type { FromLauncher, LaunchExit, LaunchRequest, RunInfo } from './launche
 import type { LogPolicy } from './log-files.js'
 import type { ExitStatus, SpawnResult, Spawner } from './ports.js'
 import { accountEnv, runAsCommand, type RunCommand } from './run-as.js'
+import { readEnvFile } from './env-file.js'
 import { lookupUser } from './users.js'
 import * as cgroups from './cgroups.js'
 import { describeContainment, detectCgroups, type CgroupBases } from './cgroups.js'
@@ -107,10 +108,14 @@ export class ProcessSpawner implements Spawner {
   /** The script itself, or, for a task with a `user`, the command that runs it as that user. */
   private async command(spec: TaskSpec): Promise<RunCommand | { error: string }> {
     const marks = { SUPERVISOR_HOME: this.paths.home, SUPERVISOR_TASK: spec.name }
-    if (spec.user === null) return { file: spec.script, args: spec.args, env: { ...spec.env, ...marks }, cwd: spec.cwd }
-    const account = await lookupUser(spec.user)
-    if (account === null) return { error: `user "${spec.user}" does not exist` }
-    const env = { ...accountEnv(account, process.env['LANG']), ...spec.env, ...marks }
+    const account = spec.user === null ? null : await lookupUser(spec.user)
+    if (spec.user !== null && account === null) return { error: `user "${spec.user}" does not exist` }
+    // The env file is read at each start (an edit counts from the next run); the task's own env wins.
+    const read = spec.envFile === null ? { vars: {} } : await readEnvFile(spec.envFile, account)
+    if ('error' in read) return read
+    const fromFile = read.vars
+    if (account === null) return { file: spec.script, args: spec.args, env: { ...fromFile, ...spec.env, ...marks }, cwd: spec.cwd }
+    const env = { ...accountEnv(account, process.env['LANG']), ...fromFile, ...spec.env, ...marks }
     return runAsCommand(account, spec.script, spec.args, env, spec.cwd)
   }
 

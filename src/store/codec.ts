@@ -13,7 +13,7 @@ type Json = Record<string, unknown>
 /** The definition fields whose default is a single value, compared with `===`. */
 const SPEC_DEFAULTS = {
   deadline: null, onDeadline: 'run', missed: 'once', overlap: 'skip', preemptible: false, manual: false, onFailure: null, priority: 'medium', front: false, retries: 3, restart: 'on-failure', cron: null,
-  cronTz: null, backoff: null, timeoutMs: null, expectMs: null, memoryBytes: null, cwd: null, user: null,
+  cronTz: null, backoff: null, timeoutMs: null, expectMs: null, memoryBytes: null, cwd: null, user: null, envFile: null,
 } as const satisfies Partial<TaskSpec>
 
 /** The record fields whose default does not depend on the definition (`priority` and `dueAt` do). */
@@ -113,6 +113,7 @@ export function specFrom(raw: Json): TaskSpec {
     cwd: r.cwd ?? null,
     env: r.env ?? {},
     user: r.user ?? null,
+    envFile: r.envFile ?? null,
     digest: r.digest ?? '',
   }
 }

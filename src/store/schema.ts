@@ -36,7 +36,7 @@ function taskV1toV2(old: TaskRecordV1): StoredTask & { v: 2 } {
     name: old.name, script: old.script, args: old.args, at: Date.parse(old.at),
     deadline: old.deadline === null ? null : Date.parse(old.deadline), onDeadline: 'run', missed: 'once', overlap: 'skip', preemptible: false, manual: false, after: [], onSuccess: [], onFailure: null, priority: old.priority,
     front: old.front, retries: old.retries, restart: 'on-failure', cron: null, cronTz: null, backoff: null, timeoutMs: null, expectMs: null,
-    memoryBytes: null, cwd: null, env: {}, user: null, digest: '',
+    memoryBytes: null, cwd: null, env: {}, envFile: null, user: null, digest: '',
   }
   return {
     v: 2, spec, state: old.state, priority: old.priority, bumped: false, consecutiveFailures: 0, retryStep: 0,

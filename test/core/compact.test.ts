@@ -9,7 +9,7 @@ import type { TaskSpec } from '../../src/core/types.js'
 const spec = (name: string, extra: Partial<TaskSpec> = {}): TaskSpec => ({
   name, script: '/opt/jobs/report.sh', args: ['--fast'], at: 1_800_000_000_000, deadline: null, onDeadline: 'run', missed: 'once', overlap: 'skip', preemptible: false, manual: false, after: [], onSuccess: [], onFailure: null, priority: 'medium',
   front: false, retries: 2, restart: 'on-failure', cron: null, cronTz: null, backoff: { baseMs: 1000, factor: 2, capMs: 60_000 },
-  timeoutMs: 5000, expectMs: null, memoryBytes: null, cwd: '/tmp', env: { A: '1' }, user: null, digest: `digest-of-${name}`, ...extra,
+  timeoutMs: 5000, expectMs: null, memoryBytes: null, cwd: '/tmp', env: { A: '1' }, envFile: null, user: null, digest: `digest-of-${name}`, ...extra,
 })
 
 test('a shared definition reads, serializes and copies as the definition it came from, in the same key order', () => {
@@ -48,7 +48,7 @@ test('definitions that differ in any shared field, even null against empty, neve
     {}, { script: '/opt/jobs/other.sh' }, { args: [] }, { args: ['--fast', ''] }, { args: ['--fast\u0000'] }, { priority: 'high' },
     { front: true }, { retries: 3 }, { restart: 'always' }, { cron: '* * * * *' }, { cron: '* * * * *', cronTz: 'UTC' },
     { backoff: null }, { backoff: { baseMs: 1000, factor: 3, capMs: 60_000 } }, { timeoutMs: null }, { timeoutMs: 0 },
-    { memoryBytes: 1 }, { cwd: null }, { cwd: '' }, { env: {} }, { env: { A: '1', B: '' } }, { user: 'nobody' }, { user: '' },
+    { memoryBytes: 1 }, { cwd: null }, { cwd: '' }, { env: {} }, { env: { A: '1', B: '' } }, { user: 'nobody' }, { user: '' }, { envFile: '/etc/app.env' },
   ]
   const specs = variants.map((extra, i) => interner.spec(spec(`t${i}`, extra)))
   for (const [i, a] of specs.entries()) {
@@ -70,7 +70,7 @@ test('any sequence of definitions, each interned after the others, reads back as
     front: fc.boolean(), retries: fc.constantFrom(0, 3), cron: fc.constantFrom(null, '* * * * *'), cronTz: fc.constantFrom(null, 'UTC'),
     backoff: fc.constantFrom(null, { baseMs: 1, factor: 2, capMs: 3 }, { baseMs: 1, factor: 2, capMs: 4 }),
     timeoutMs: fc.constantFrom(null, 0, 10), cwd: fc.constantFrom(null, '', '/tmp'),
-    env: fc.constantFrom({}, { A: '1' }, { A: '2' }, { A: '1', B: '1' }, { B: '1', A: '1' }), user: fc.constantFrom(null, 'nobody'),
+    env: fc.constantFrom({}, { A: '1' }, { A: '2' }, { A: '1', B: '1' }, { B: '1', A: '1' }), user: fc.constantFrom(null, 'nobody'), envFile: fc.constantFrom(null, '/etc/a.env'),
   }, { noNullPrototype: true })
   fc.assert(fc.property(fc.array(extra, { minLength: 1, maxLength: 30 }), (extras) => {
     const interner = new Interner()

@@ -5,7 +5,7 @@ import type { StoredTask } from '../../src/store/store.js'
 export function sampleSpec(name: string, overrides: Partial<TaskSpec> = {}): TaskSpec {
   return {
     name, script: '/bin/true', args: [], at: Date.UTC(2026, 10, 27), deadline: null, onDeadline: 'run', missed: 'once', overlap: 'skip', preemptible: false, manual: false, after: [], onSuccess: [], onFailure: null, priority: 'medium', front: false,
-    retries: 3, restart: 'on-failure', cron: null, cronTz: null, backoff: null, timeoutMs: null, expectMs: null, memoryBytes: null, cwd: null, env: {}, user: null,
+    retries: 3, restart: 'on-failure', cron: null, cronTz: null, backoff: null, timeoutMs: null, expectMs: null, memoryBytes: null, cwd: null, env: {}, envFile: null, user: null,
     digest: `digest-${name}`, ...overrides,
   }
 }

@@ -15,7 +15,7 @@ const unusual: TaskSpec = {
   name: 'odd', script: '/opt/odd "quoted".sh', args: ['a', ''], at: 1_800_000_000_123, deadline: 1_800_000_900_000, onDeadline: 'kill', missed: 'skip', overlap: 'replace', preemptible: true, manual: true, after: ['a', 'b'], onSuccess: ['c'], onFailure: [],
   priority: 'low', front: true, retries: 0, restart: 'always', cron: '*/5 * * * *', cronTz: 'Europe/Paris',
   backoff: { baseMs: 10, factor: 3, capMs: 1000 }, timeoutMs: 0, expectMs: 7200000, memoryBytes: 1024, cwd: '/tmp', env: { A: '1', 'B C': 'x\ny' },
-  user: 'nobody', digest: 'dddddddddddddddddddddd',
+  user: 'nobody', envFile: '/etc/odd app.env', digest: 'dddddddddddddddddddddd',
 }
 
 const unusualRecord: TaskRecord = {
@@ -41,7 +41,7 @@ const specArb: fc.Arbitrary<TaskSpec> = fc.record({
   cron: fc.option(fc.string()), cronTz: fc.option(fc.string()),
   backoff: fc.option(fc.record({ baseMs: fc.nat(), factor: fc.double({ min: 1, max: 10, noNaN: true }), capMs: fc.nat() })),
   timeoutMs: fc.option(fc.nat()), expectMs: fc.option(fc.nat()), memoryBytes: fc.option(fc.nat()), cwd: fc.option(fc.string()),
-  env: fc.dictionary(fc.string({ minLength: 1 }), fc.string(), { maxKeys: 3 }), user: fc.option(fc.string()), digest: fc.string(),
+  env: fc.dictionary(fc.string({ minLength: 1 }), fc.string(), { maxKeys: 3 }), user: fc.option(fc.string()), envFile: fc.option(fc.string()), digest: fc.string(),
 })
 
 const recordArb: fc.Arbitrary<TaskRecord> = fc.record({

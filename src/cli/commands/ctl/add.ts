@@ -27,6 +27,7 @@ interface AddArgs extends CtlArgs {
   memory?: string
   cwd?: string
   env?: string[]
+  envFrom?: string
   after?: string[]
   onSuccess?: string[]
   onFailure?: string[]
@@ -58,6 +59,7 @@ export function taskInputFromFlags(argv: AddArgs, cwd: string): Record<string, u
   if (argv.preemptible !== undefined) input['preemptible'] = argv.preemptible
   if (argv.retries !== undefined) input['retries'] = numeric(argv.retries)
   if (argv.cwd !== undefined) input['cwd'] = resolve(cwd, argv.cwd)
+  if (argv.envFrom !== undefined) input['envFile'] = resolve(cwd, argv.envFrom)
   if (argv.env !== undefined) input['env'] = parseEnvPairs(argv.env)
   for (const key of ['after', 'onSuccess', 'onFailure'] as const) {
     if (argv[key] !== undefined) input[key] = argv[key].map(String)
@@ -93,6 +95,8 @@ export const addCommand: CommandModule<CtlArgs, AddArgs> = {
       .option('memory', { type: 'string', describe: 'expected and maximum memory: 256M, 2G' })
       .option('cwd', { type: 'string', describe: 'working directory' })
       .option('env', { type: 'string', array: true, describe: 'environment K=V (repeatable)' })
+      // Not --env-file: Node 20 takes that flag for itself wherever it stands on the command line.
+      .option('env-from', { type: 'string', describe: 'a dotenv file (envFile) read at each start; --env wins over it' })
       .option('json', { type: 'boolean', describe: 'print the task as JSON' }) as unknown as Argv<AddArgs>,
   handler: (argv) =>
     withClient(argv, async (client) => {

@@ -32,6 +32,7 @@ export function describeTask(t: StatusView, now = Date.now()): string {
     ['cwd', t.cwd ?? '-'],
     ['user', t.user ?? '-'],
     ['env', t.envNames.length === 0 ? '-' : t.envNames.join(' ')],
+    ['env file', t.envFile ?? '-'],
     ['timeout', t.timeoutMs === null ? '-' : duration(t.timeoutMs)],
     ['expected', t.expectedDurationMs === null ? '-' : `${duration(t.expectedDurationMs)}${t.expectMs === null || t.expectedDurationMs !== t.expectMs ? ' (learned from its runs)' : ' (its expect)'}`],
     ['memory', t.memoryBytes === null ? '-' : formatSize(t.memoryBytes)],
