@@ -5,6 +5,7 @@ import type yargsFactory from 'yargs'
 import type * as yargsHelpers from 'yargs/helpers'
 import { ctlCommand } from './commands/ctl.js'
 import { daemonCommand } from './commands/daemon.js'
+import { startupCommand, unstartupCommand } from './commands/startup.js'
 
 // yargs 17 through its CommonJS build: one file, ~25 ms to load, where its ES module entry loads
 // some thirty files (~50 ms) and yargs 18's ~130 ms (README, "ctl latency"). Every ctl command pays it.
@@ -39,7 +40,9 @@ await yargs(hideBin(process.argv))
   .parserConfiguration({ 'populate--': true })
   .command(daemonCommand)
   .command(ctlCommand)
-  .demandCommand(1, 'name a command: daemon or ctl')
+  .command(startupCommand)
+  .command(unstartupCommand)
+  .demandCommand(1, 'name a command: daemon, ctl, startup or unstartup')
   .strict()
   // yargs 17 hands a check the parser's options (its typings say aliases): `array` lists the list flags.
   .check((argv, options) => repeatedFlag(argv, (options as { array?: string[] }).array ?? []) ?? true, true)
