@@ -4,6 +4,7 @@ import type { DaemonSettings } from '../config/daemon-settings.js'
 import type { Clock } from '../runtime/ports.js'
 import type { Supervisor } from '../runtime/supervisor.js'
 import type { Store } from '../store/store.js'
+import type { ErrorGroup } from '../core/failures.js'
 import type { DaemonMetrics } from './metrics.js'
 import type { TokenRegistry } from './tokens.js'
 
@@ -19,6 +20,8 @@ export interface DaemonContext {
   startedAt: number
   /** Prometheus metrics (GET /metrics); absent in daemons built without them (tests). */
   metrics?: DaemonMetrics
+  /** Webhook deliveries given up, for `errors.list`. */
+  webhookErrors?: () => ErrorGroup[]
   /** Read the daemon's --config file again: its tasks applied, its live settings changed (`ctl reload`, SIGHUP). */
   reload?: () => Promise<ReloadResult>
   /** Stop the daemon gracefully (answers first); `keepRunning`: leave the runs to the launcher. */

@@ -214,7 +214,8 @@ export const methods: Record<string, Method> = {
     scope: 'read',
     async handle(ctx, params) {
       parseOrThrow(noParams, params)
-      return (await ctx.store.errors()).sort((a, b) => b.lastSeen.localeCompare(a.lastSeen))
+      const groups = [...(await ctx.store.errors()), ...(ctx.webhookErrors?.() ?? [])]
+      return groups.sort((a, b) => b.lastSeen.localeCompare(a.lastSeen))
     },
   },
   'tokens.create': {

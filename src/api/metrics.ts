@@ -33,6 +33,8 @@ export class DaemonMetrics {
   private readonly failed: Counter
   private readonly holds: Counter<'reason'>
   private readonly written: Counter
+  private readonly notified: Counter
+  private readonly notifyFailed: Counter
 
   constructor(private readonly supervisor: Supervisor, wsClients: () => number) {
     const registers = [this.registry]
@@ -94,8 +96,15 @@ export class DaemonMetrics {
     this.holds = new Counter({ name: 'supervisor_admission_holds_total', help: 'Times due tasks began to be held back, by reason', labelNames: ['reason'], registers })
     for (const reason of HOLDS) this.holds.inc({ reason }, 0)
     this.written = new Counter({ name: 'supervisor_events_written_total', help: 'Events written to the log', registers })
+    this.notified = new Counter({ name: 'supervisor_notify_delivered_total', help: 'Webhook deliveries a receiver accepted', registers })
+    this.notifyFailed = new Counter({ name: 'supervisor_notify_failed_total', help: 'Webhook deliveries given up (refused, or out of attempts)', registers })
     this.unsubscribe = supervisor.dispatcher.subscribe((events) => this.count(events))
     supervisor.onPlanned = (blocked) => this.planned(blocked)
+  }
+
+  /** A webhook delivery landed, or was given up. */
+  webhook(delivered: boolean): void {
+    ;(delivered ? this.notified : this.notifyFailed).inc()
   }
 
   get contentType(): string {

@@ -4,11 +4,31 @@ import { DomainError } from '../core/errors.js'
 import { parseDuration, parseSize } from './units.js'
 import { got } from './validation.js'
 import { DEFAULT_BACKOFF } from '../core/backoff.js'
-import type { BackoffPolicy } from '../core/types.js'
+import { EVENT_TYPES, type BackoffPolicy } from '../core/types.js'
 import { amount, backoffSchema, LONGEST, NAME_PATTERN, toBackoff, USER_PATTERN } from './task-input.js'
 
 const SIZE_FORMS = 'a size such as 512M, 2G, bytes or N%'
 const bytesOf = (text: string): number | null => parseSize(text, 1)
+
+const HOOK_EVENTS = [...EVENT_TYPES, '*'] as const
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text)
+    return url.protocol === 'http:' || url.protocol === 'https:'
+  } catch {
+    return false
+  }
+}
+
+/** A webhook: where matching events are POSTed, signed with `secret` when it has one. */
+const webhookSchema = z.strictObject({
+  url: z.string({ error: got('an http(s) URL') }).refine(isHttpUrl, { error: got('an http(s) URL') }),
+  events: z.array(z.enum(HOOK_EVENTS, { error: got(`an event type (${EVENT_TYPES.join(', ')}) or *`) }), { error: got('a list of event types') })
+    .min(1, { error: got('at least one event type, or ["*"]') }),
+  secret: z.string({ error: got('a string') }).min(1, { error: got('a non-empty string') }).optional(),
+  tasks: z.array(z.string().regex(NAME_PATTERN, { error: got('a task name') }), { error: got('a list of task names') }).optional(),
+}, { error: got('an object {url, events, secret?, tasks?}') })
 
 export const daemonSettingsSchema = z.strictObject({
   host: z.string({ error: got('a host name or address') }).min(1).optional(),
@@ -32,7 +52,15 @@ export const daemonSettingsSchema = z.strictObject({
   maxConnections: z.number({ error: got('a whole number from 1') }).int().min(1, { error: got('a whole number from 1') }).optional(),
   // Tasks made due when a task that names no onFailure of its own fails for good or misses its deadline.
   onFailure: z.array(z.string().regex(NAME_PATTERN, { error: got('a task name') }), { error: got('a list of task names') }).optional(),
+  notify: z.array(webhookSchema, { error: got('a list of webhooks') }).optional(),
 })
+
+export interface Webhook {
+  url: string
+  events: string[]
+  secret: string | null
+  tasks: string[] | null
+}
 
 export type DaemonSettingsInput = z.output<typeof daemonSettingsSchema>
 
@@ -58,6 +86,8 @@ export interface DaemonSettings {
   maxConnections: number | null
   /** Every task's `onFailure` unless it names its own. */
   defaultOnFailure: string[]
+  /** Where events are POSTed. */
+  notify: Webhook[]
 }
 
 export const DEFAULT_SETTINGS: DaemonSettingsInput = {
@@ -77,6 +107,7 @@ export function resolveSettings(layers: DaemonSettingsInput[], totalMemory: numb
     backoff: merged.backoff === undefined ? DEFAULT_BACKOFF : toBackoff(merged.backoff),
     logMaxBytes: bytes(merged.logMaxSize), logFiles: merged.logFiles, historyKeep: merged.historyKeep,
     apiUsers: merged.apiUsers ?? null, maxConnections: merged.maxConnections ?? null, defaultOnFailure: merged.onFailure ?? [],
+    notify: (merged.notify ?? []).map((hook) => ({ url: hook.url, events: hook.events, secret: hook.secret ?? null, tasks: hook.tasks ?? null })),
   }
 }
 

@@ -6,7 +6,7 @@ const NAMES: Record<keyof DaemonSettings, string> = {
   host: 'host', port: 'port', tickMs: 'tick', maxConcurrent: 'maxConcurrent', maxCpu: 'maxCpu', minFreeBytes: 'minFreeMemory',
   killTimeoutMs: 'killTimeout', urgencyMs: 'urgency', stableMs: 'stableAfter', defaultExpectMs: 'defaultExpect', backoff: 'backoff',
   logMaxBytes: 'logMaxSize', logFiles: 'logFiles', historyKeep: 'historyKeep', apiUsers: 'apiUsers', maxConnections: 'maxConnections',
-  defaultOnFailure: 'onFailure',
+  defaultOnFailure: 'onFailure', notify: 'notify',
 }
 
 /** The listener is bound once: a new address needs a new daemon. */

@@ -221,4 +221,14 @@ export type EventType = TaskEvent['type']
 /** An event before the log gives it its seq and time. */
 export type NewEvent = TaskEvent extends infer E ? (E extends TaskEvent ? Omit<E, 'seq' | 'time'> : never) : never
 
+/** Every event type, for the places that name them (webhook filters): the union's own list. */
+export const EVENT_TYPES = [
+  'task.added', 'task.updated', 'task.removed', 'task.due', 'task.priority', 'task.triggered', 'task.awaiting', 'task.skipped',
+  'run.started', 'run.stopping', 'run.exited', 'task.retrying', 'task.scheduled', 'task.succeeded', 'task.failed', 'task.stopped',
+  'task.expired', 'task.at-risk', 'task.deadline-missed', 'task.slot-overlap', 'task.slot-missed',
+] as const satisfies readonly TaskEvent['type'][]
+// A type left out of the list above fails to compile here.
+const _everyType: Exclude<TaskEvent['type'], (typeof EVENT_TYPES)[number]> extends never ? true : never = true
+void _everyType
+
 export const LIVE_STATES: ReadonlySet<TaskState> = new Set(['scheduled', 'ready', 'running', 'retrying'])

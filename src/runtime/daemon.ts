@@ -14,6 +14,8 @@ import { connectionBound, softOpenFiles } from '../api/listener-bounds.js'
 import { listenControlSocket } from '../api/control-socket.js'
 import { listenHttp } from '../api/http-server.js'
 import { DaemonMetrics } from '../api/metrics.js'
+import { taskView } from '../core/view.js'
+import { Notifier } from './notifier.js'
 import { call } from '../api/methods.js'
 import { TokenRegistry } from '../api/tokens.js'
 import { attachWebSocket } from '../api/ws-server.js'
@@ -117,6 +119,18 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
     const metrics = new DaemonMetrics(supervisor, () => wsClients())
     ctx.metrics = metrics
     closers.unshift(async () => metrics.close())
+    // Webhooks read the log from their own cursors, off the tick; undelivered events survive restarts.
+    const notifier = new Notifier(store, (wake) => supervisor.dispatcher.subscribe(() => wake()), {
+      view: (name) => {
+        const task = state.tasks.get(name)
+        return task === undefined ? null : taskView(task, null)
+      },
+      delivered: () => metrics.webhook(true),
+      failed: () => metrics.webhook(false),
+    })
+    await notifier.configure(settings.notify)
+    ctx.webhookErrors = () => notifier.errors()
+    closers.unshift(() => notifier.close())
     const socket = await listenControlSocket(ctx, options.home.socket)
     closers.unshift(() => socket.close())
     const http: Server = await listenHttp(ctx, settings.host, settings.port)
@@ -153,6 +167,7 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
           urgencyMs: next.urgencyMs, backoff: next.backoff, stableMs: next.stableMs, killTimeoutMs: next.killTimeoutMs, defaultOnFailure: next.defaultOnFailure,
         })
       })
+      await notifier.configure(next.notify)
       ticker.setTick(next.tickMs)
       http.maxConnections = connectionBound(softOpenFiles(), next.maxConnections)
       Object.assign(settings, next)

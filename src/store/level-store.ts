@@ -247,6 +247,16 @@ export class LevelStore implements Store {
     return true
   }
 
+  async getValue(key: string): Promise<unknown> {
+    const found = await this.meta.get(`value:${key}`)
+    return found === undefined ? null : (found as { value: unknown }).value
+  }
+
+  async putValue(key: string, value: unknown): Promise<void> {
+    // In `meta`, apart from the store's own entries by the `value:` prefix.
+    await this.write(() => this.db.put(`${this.meta.prefix}value:${key}`, JSON.stringify({ value }), SYNCED))
+  }
+
   async history(query: HistoryQuery): Promise<TaskEvent[]> {
     if (query.task === undefined) {
       const values = await this.events.values({ reverse: true, limit: query.limit }).all()

@@ -54,5 +54,8 @@ export interface Store {
   tokens(): Promise<TokenRecord[]>
   putToken(token: TokenRecord): Promise<void>
   deleteToken(id: string): Promise<boolean>
+  /** A small JSON value a part of the daemon keeps across restarts (a webhook's cursor), or null. */
+  getValue(key: string): Promise<unknown>
+  putValue(key: string, value: unknown): Promise<void>
   close(): Promise<void>
 }

@@ -69,6 +69,17 @@ export class MemoryStore implements Store {
     return this.tokenRecords.delete(id)
   }
 
+  private readonly values = new Map<string, string>()
+
+  async getValue(key: string): Promise<unknown> {
+    const text = this.values.get(key)
+    return text === undefined ? null : JSON.parse(text)
+  }
+
+  async putValue(key: string, value: unknown): Promise<void> {
+    this.values.set(key, JSON.stringify(value))
+  }
+
   async close(): Promise<void> {
     this.closed = true
   }

@@ -128,6 +128,16 @@ export function storeContract(backend: string, factory: StoreFactory): void {
       assert.deepEqual((await store.tokens()).map((t) => t.id), ['t2'])
     }))
 
+    it('keeps small values by key: absent is null, a put replaces', withStore(async (store) => {
+      assert.equal(await store.getValue('notify:abc'), null)
+      await store.putValue('notify:abc', { seq: 12 })
+      await store.putValue('notify:abc', { seq: 13 })
+      await store.putValue('other', [1, 'two'])
+      assert.deepEqual(await store.getValue('notify:abc'), { seq: 13 })
+      assert.deepEqual(await store.getValue('other'), [1, 'two'])
+      assert.equal(store.lastSeq, 0, 'values are not events')
+    }))
+
     it('stores records as data: later changes to the caller\'s objects do not leak in', withStore(async (store) => {
       const task = sampleTask('a')
       await store.commit([addedEvent(1, 'a')], [task], [])
