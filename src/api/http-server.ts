@@ -14,6 +14,7 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   '/confirm.js': { file: 'confirm.js', type: 'text/javascript; charset=utf-8' },
   '/details.js': { file: 'details.js', type: 'text/javascript; charset=utf-8' },
   '/format.js': { file: 'format.js', type: 'text/javascript; charset=utf-8' },
+  '/graph.js': { file: 'graph.js', type: 'text/javascript; charset=utf-8' },
   '/task-table.js': { file: 'task-table.js', type: 'text/javascript; charset=utf-8' },
   '/timeline.js': { file: 'timeline.js', type: 'text/javascript; charset=utf-8' },
   '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },

@@ -168,7 +168,10 @@ function refreshTask(name) {
   state.refreshing.add(name)
   queueMicrotask(() => {
     state.refreshing.delete(name)
-    request('tasks.get', { name }).then((task) => table.upsert(task), (error) => { if (error.code === 'not_found') table.remove(name) })
+    request('tasks.get', { name }).then((task) => {
+      table.upsert(task)
+      details.redrawGraph()
+    }, (error) => { if (error.code === 'not_found') table.remove(name) })
   })
 }
 

@@ -1,5 +1,7 @@
 // One task's details: its history, newest first and only since its latest task.added, and its log tail.
 import { eventDetails, longTime } from './format.js'
+import * as graph from './graph.js'
+import * as table from './task-table.js'
 
 const section = document.querySelector('#details')
 let shown = null
@@ -11,6 +13,11 @@ export function setup(send) {
 }
 
 export const selected = () => shown
+
+/** The selected task's workflow, drawn again from the tasks as they are now. */
+export function redrawGraph() {
+  if (shown !== null) graph.render(table.all(), shown, (name) => show(name).catch(() => {}))
+}
 
 export function close() {
   shown = null
@@ -32,6 +39,7 @@ export async function show(name) {
   shown = name
   section.hidden = false
   document.querySelector('#details-name').textContent = name
+  redrawGraph()
   const [history, logs] = await Promise.all([
     request('history.list', { task: name, limit: 50 }),
     request('tasks.logs', { name, lines: 50 }).catch(() => ({ out: { text: '' }, err: { text: '' } })),
