@@ -81,13 +81,21 @@ function endOf(event: NewEvent): 'succeeded' | SkipReason | null {
  */
 export function followUps(state: State, events: readonly NewEvent[], now: number): NewEvent[] {
   const ends = new Map<string, 'succeeded' | SkipReason>()
+  // What the decision itself says of a task comes first: one it removes, redefines or makes due is not
+  // also released or skipped for a prerequisite's sake.
+  const settled = new Set<string>()
+  for (const event of events) {
+    const end = endOf(event)
+    if (end !== null) ends.set(event.task, end)
+    if (end !== null || event.type === 'task.updated' || event.type === 'task.added' || event.type === 'task.due' || event.type === 'task.triggered') settled.add(event.task)
+  }
   const more: NewEvent[] = []
   const queue = [...events]
   for (let i = 0; i < queue.length; i += 1) {
     const event = queue[i] as NewEvent
     const end = endOf(event)
     if (end !== null) ends.set(event.task, end)
-    const next = [...released(state, event, end, ends, now), ...triggered(state, event, events, state.config.defaultOnFailure)]
+    const next = [...released(state, event, end, ends, settled, now), ...triggered(state, event, events, state.config.defaultOnFailure)]
     more.push(...next)
     queue.push(...next)
   }
@@ -95,15 +103,18 @@ export function followUps(state: State, events: readonly NewEvent[], now: number
 }
 
 /** The tasks waiting for `event.task` whose wait it ends: due once all succeeded, skipped if one cannot. */
-function released(state: State, event: NewEvent, end: 'succeeded' | SkipReason | null, ends: Ends, now: number): NewEvent[] {
+function released(state: State, event: NewEvent, end: 'succeeded' | SkipReason | null, ends: Ends, settled: Set<string>, now: number): NewEvent[] {
   if (end === null) return []
   const out: NewEvent[] = []
   for (const name of state.dependents.get(event.task) ?? []) {
     const task = state.tasks.get(name)
-    if (task === undefined || !task.awaiting || ends.has(name)) continue
+    if (task === undefined || !task.awaiting || ends.has(name) || settled.has(name)) continue
     const status = prerequisites(state, task, ends)
+    // Decided once per decision, however many of its prerequisites end in it.
     if (status.dead !== null) out.push(...skip(task, status.dead, now))
     else if (status.unmet.length === 0) out.push({ type: 'task.due', task: name, reason: 'after' })
+    else continue
+    settled.add(name)
   }
   return out
 }

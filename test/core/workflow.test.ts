@@ -77,6 +77,25 @@ describe('after', () => {
     assert.equal((e.log.find((x) => x.type === 'task.skipped') as Of<'task.skipped'>).reason, 'removed')
   })
 
+  it('a task after two that are skipped together is skipped once', () => {
+    const d = new CoreDriver()
+    d.add('root', { retries: 0 })
+    d.add('left', { after: ['root'] })
+    d.add('right', { after: ['root'] })
+    d.add('join', { after: ['left', 'right'] })
+    d.clockAt(T0)
+    d.startDue()
+    const failed = d.fail('root')
+    assert.deepEqual(brief(failed.events).filter((e) => e.startsWith('task.skipped')).sort(), ['task.skipped join', 'task.skipped left', 'task.skipped right'])
+  })
+
+  it('an apply that prunes a prerequisite and the task after it skips nothing', () => {
+    const d = chain()
+    d.clockAt(T0)
+    const pruned = d.dispatch({ type: 'apply', now: d.now, specs: [spec('publish', { after: [] })], prune: true })
+    assert.deepEqual(brief(pruned.events).filter((e) => !e.startsWith('task.removed')), ['task.updated publish', 'task.due publish'])
+  })
+
   it('a prerequisite that finished before the cycle began will not succeed in it: skipped at its date', () => {
     const d = new CoreDriver()
     d.add('backup')
