@@ -170,9 +170,9 @@ class Worker {
         if (matches(this.hook, event)) await this.deliver(event)
         if (this.stopped) return
         this.cursor = event.seq
+        // Kept after each delivery only: after a restart, the events between are read again, and skipped.
         if (matches(this.hook, event)) await store.putValue(`notify:${this.id}`, { seq: this.cursor })
       }
-      await store.putValue(`notify:${this.id}`, { seq: this.cursor })
     }
   }
 
