@@ -19,6 +19,9 @@ export interface NotifierOptions {
   fetch: typeof fetch
 }
 
+/** Where the deliveries given up are kept, grouped (a handful of groups: one per webhook and cause). */
+const ERRORS_KEY = 'notify-errors'
+
 export const DEFAULT_NOTIFIER: NotifierOptions = { retryFirstMs: 1000, retryMostMs: 300_000, attempts: 12, timeoutMs: 10_000, fetch: globalThis.fetch }
 
 /** What a delivery came to: done, worth another try, or not. */
@@ -57,6 +60,7 @@ export class Notifier {
   private workers = new Map<string, Worker>()
   private readonly failures = new Map<string, ErrorGroup>()
   private closed = false
+  private loaded = false
 
   constructor(
     private readonly store: Store,
@@ -74,6 +78,12 @@ export class Notifier {
 
   /** The webhooks to serve now (at start and on reload): new ones start from the newest event. */
   async configure(hooks: readonly Webhook[]): Promise<void> {
+    if (!this.loaded) {
+      this.loaded = true
+      // Deliveries given up before a restart stay counted.
+      const kept = await this.store.getValue(ERRORS_KEY)
+      if (Array.isArray(kept)) for (const group of kept as ErrorGroup[]) this.failures.set(group.cause, group)
+    }
     const next = new Map<string, Worker>()
     for (const hook of hooks) {
       const id = hookId(hook)
@@ -119,6 +129,7 @@ export class Notifier {
     group.lastSeen = time
     group.stderr = `gave up delivering event ${event.seq} (${event.type} of ${event.task})`
     this.failures.set(cause, group)
+    this.store.putValue(ERRORS_KEY, [...this.failures.values()]).catch(() => undefined)
   }
 }
 

@@ -82,6 +82,10 @@ describe('webhooks', () => {
     assert.equal(group?.count, 1)
     assert.doesNotMatch(JSON.stringify(n.errors()), /s3cret/)
     await n.close()
+    const again = notifier(store, fast(fetch))
+    await again.notifier.configure([HOOK])
+    assert.equal(again.notifier.errors()[0]?.count, 1, 'still counted after a restart')
+    await again.notifier.close()
   })
 
   it('a restart resumes from the stored cursor: what was not delivered is', async () => {
