@@ -26,7 +26,8 @@ const webhookSchema = z.strictObject({
   url: z.string({ error: got('an http(s) URL') }).refine(isHttpUrl, { error: got('an http(s) URL') }),
   events: z.array(z.enum(HOOK_EVENTS, { error: got(`an event type (${EVENT_TYPES.join(', ')}) or *`) }), { error: got('a list of event types') })
     .min(1, { error: got('at least one event type, or ["*"]') }),
-  secret: z.string({ error: got('a string') }).min(1, { error: got('a non-empty string') }).optional(),
+  // Never echoed in a message, even when it is of the wrong type.
+  secret: z.string({ error: 'expected a non-empty string (its value is not shown)' }).min(1, { error: 'expected a non-empty string' }).optional(),
   tasks: z.array(z.string().regex(NAME_PATTERN, { error: got('a task name') }), { error: got('a list of task names') }).optional(),
 }, { error: got('an object {url, events, secret?, tasks?}') })
 

@@ -6,6 +6,7 @@ import { createHash, createHmac } from 'node:crypto'
 import type { Webhook } from '../config/daemon-settings.js'
 import type { ErrorGroup } from '../core/failures.js'
 import type { TaskEvent } from '../core/types.js'
+import { eventFor } from '../api/redact.js'
 import type { Store } from '../store/store.js'
 
 export interface NotifierOptions {
@@ -35,6 +36,16 @@ export function signature(secret: string, body: string): string {
 export function matches(hook: Pick<Webhook, 'events' | 'tasks'>, event: Pick<TaskEvent, 'type' | 'task'>): boolean {
   if (!hook.events.includes('*') && !hook.events.includes(event.type)) return false
   return hook.tasks === null || hook.tasks.includes(event.task)
+}
+
+/** A URL as errors show it (to `read` tokens too): no credentials, no query string, no fragment. */
+export function shownUrl(text: string): string {
+  try {
+    const url = new URL(text)
+    return `${url.protocol}//${url.host}${url.pathname}`
+  } catch {
+    return '(a webhook)'
+  }
 }
 
 /** A webhook's identity for its cursor: what it receives, not its secret. */
@@ -98,7 +109,12 @@ export class Notifier {
       if (stored === null) await this.store.putValue(`notify:${id}`, { seq: cursor })
       next.set(id, new Worker(id, hook, cursor, this))
     }
-    for (const [id, worker] of this.workers) if (!next.has(id)) worker.stop()
+    for (const [id, worker] of this.workers) {
+      if (next.has(id)) continue
+      await worker.stop()
+      // Added back later, it starts from then, not from where it stopped.
+      await this.store.putValue(`notify:${id}`, null)
+    }
     this.workers = next
     if (!this.closed) for (const worker of next.values()) worker.start()
   }
@@ -122,7 +138,7 @@ export class Notifier {
   /** @internal A delivery given up: counted under its webhook (never its secret) and cause. */
   gaveUp(hook: Webhook, event: TaskEvent, reason: string): void {
     this.hooks.failed?.()
-    const cause = `webhook ${hook.url}: ${reason}`
+    const cause = `webhook ${shownUrl(hook.url)}: ${reason}`
     const time = new Date(this.now()).toISOString()
     const group = this.failures.get(cause) ?? { task: '(notify)', cause, fingerprint: '', stderr: '', count: 0, firstSeen: time, lastSeen: time }
     group.count += 1
@@ -150,7 +166,7 @@ class Worker {
   ) {}
 
   start(): void {
-    this.running ??= this.loop().catch((error: unknown) => process.emitWarning(`webhook ${this.hook.url}: ${(error as Error).message}`))
+    this.running ??= this.loop().catch((error: unknown) => process.emitWarning(`webhook ${shownUrl(this.hook.url)}: ${(error as Error).message}`))
   }
 
   wake(): void {
@@ -190,7 +206,8 @@ class Worker {
   /** Tries until it lands, the receiver refuses for good, or the attempts are spent. */
   private async deliver(event: TaskEvent): Promise<void> {
     const { opts } = this.owner
-    const body = JSON.stringify({ event, task: this.owner.view(event.task), stderr: await this.stderrOf(event) })
+    // Env values are secrets: a receiver sees the event as a `read` token does (names, no values).
+    const body = JSON.stringify({ event: eventFor('read', event), task: this.owner.view(event.task), stderr: await this.stderrOf(event) })
     for (let attempt = 1; ; attempt += 1) {
       const result = await this.post(body, event)
       if (this.stopped) return

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import type { Webhook } from '../../src/config/daemon-settings.js'
-import { judge, matches, Notifier, signature, type NotifierOptions } from '../../src/runtime/notifier.js'
+import { hookId, judge, matches, Notifier, shownUrl, signature, type NotifierOptions } from '../../src/runtime/notifier.js'
 import { waitFor } from '../helpers/wait.js'
 import { MemoryStore } from '../helpers/memory-store.js'
 import { addedEvent, dueEvent } from '../helpers/sample-records.js'
@@ -11,12 +11,12 @@ import { addedEvent, dueEvent } from '../helpers/sample-records.js'
 const HOOK: Webhook = { url: 'http://127.0.0.1:9/hook', events: ['*'], secret: 's3cret', tasks: null }
 
 /** A fetch that answers with the statuses given, in turn (the last one from then on), and keeps the requests. */
-function fakeFetch(statuses: number[]): { fetch: typeof globalThis.fetch; bodies: { seq: number; signature: string | null }[] } {
-  const bodies: { seq: number; signature: string | null }[] = []
+function fakeFetch(statuses: number[]): { fetch: typeof globalThis.fetch; bodies: { seq: number; signature: string | null; text: string }[] } {
+  const bodies: { seq: number; signature: string | null; text: string }[] = []
   let i = 0
   const fake = (async (_url: string, init: RequestInit) => {
     const headers = init.headers as Record<string, string>
-    bodies.push({ seq: (JSON.parse(String(init.body)) as { event: { seq: number } }).event.seq, signature: headers['x-supervisor-signature'] ?? null })
+    bodies.push({ seq: (JSON.parse(String(init.body)) as { event: { seq: number } }).event.seq, signature: headers['x-supervisor-signature'] ?? null, text: String(init.body) })
     const status = statuses[Math.min(i++, statuses.length - 1)] as number
     return new Response(null, { status })
   }) as unknown as typeof globalThis.fetch
@@ -64,8 +64,43 @@ describe('webhooks', () => {
     await waitFor(() => bodies.length >= 4, 'four requests')
     assert.deepEqual(bodies.map((b) => b.seq), [2, 2, 2, 3], 'the old event is not replayed; 2 is retried until accepted, then 3')
     assert.ok(bodies.every((b) => b.signature?.startsWith('sha256=')))
-    await waitFor(async () => ((await store.getValue(`notify:${(await import('../../src/runtime/notifier.js')).hookId(HOOK)}`)) as { seq: number }).seq === 3, 'the cursor at 3')
+    await waitFor(async () => ((await store.getValue(`notify:${hookId(HOOK)}`)) as { seq: number }).seq === 3, 'the cursor at 3')
     await n.close()
+  })
+
+  it('never sends env values: a definition in an event has them hidden', async () => {
+    const store = new MemoryStore()
+    const { fetch, bodies } = fakeFetch([200])
+    const { notifier: n, wake } = notifier(store, fast(fetch))
+    await n.configure([HOOK])
+    const added = addedEvent(1, 'a') as Extract<ReturnType<typeof addedEvent>, { type: 'task.added' }>
+    await store.commit([{ ...added, spec: { ...added.spec, env: { API_KEY: 'hunter2' } } }], [], [])
+    wake()
+    await waitFor(() => bodies.length >= 1, 'a delivery')
+    assert.doesNotMatch(bodies[0]?.text ?? '', /hunter2/)
+    assert.match(bodies[0]?.text ?? '', /API_KEY/)
+    await n.close()
+  })
+
+  it('a webhook removed and added back starts from then, not where it stopped', async () => {
+    const store = new MemoryStore()
+    const { fetch, bodies } = fakeFetch([200])
+    const { notifier: n, wake } = notifier(store, fast(fetch))
+    await n.configure([HOOK])
+    await n.configure([])
+    await store.commit([addedEvent(1, 'a')], [], [])
+    await n.configure([HOOK])
+    wake()
+    await store.commit([dueEvent(2, 'a')], [], [])
+    wake()
+    await waitFor(() => bodies.length >= 1, 'a delivery')
+    assert.deepEqual(bodies.map((b) => b.seq), [2])
+    assert.deepEqual(await store.getValue(`notify:${hookId(HOOK)}`), { seq: 2 })
+    await n.close()
+  })
+
+  it('shows a URL without its credentials or query', () => {
+    assert.equal(shownUrl('https://user:pass@hooks.example/p/x?token=abc#f'), 'https://hooks.example/p/x')
   })
 
   it('gives up on a refusal, counts it under the webhook (never its secret), and goes on', async () => {
