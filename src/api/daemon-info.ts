@@ -1,6 +1,7 @@
 // What `daemon.info` (and `ctl info`) tells about the daemon: who it is, what it holds, whether it can write.
 import { readFileSync } from 'node:fs'
 import type { Degraded } from '../runtime/dispatcher.js'
+import { redact } from '../store/pg-store.js'
 import type { DaemonContext } from './context.js'
 
 export interface DaemonInfo {
@@ -11,6 +12,8 @@ export interface DaemonInfo {
   containment: string
   version: string
   home: string
+  /** Where the queue lives: `leveldb`, or the PostgreSQL URL without its password. */
+  store: string
   startedAt: string
   tasks: number
   ready: number
@@ -39,6 +42,7 @@ export function daemonInfo(ctx: DaemonContext): DaemonInfo {
     ...supervisor.runtime,
     version: VERSION,
     home: ctx.home,
+    store: ctx.settings.store === null ? 'leveldb' : redact(ctx.settings.store),
     startedAt: new Date(ctx.startedAt).toISOString(),
     tasks: state.tasks.size,
     ready: state.ready.size,

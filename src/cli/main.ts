@@ -5,6 +5,7 @@ import type yargsFactory from 'yargs'
 import type * as yargsHelpers from 'yargs/helpers'
 import { ctlCommand } from './commands/ctl.js'
 import { daemonCommand } from './commands/daemon.js'
+import { migrateCommand } from './commands/migrate.js'
 import { startupCommand, unstartupCommand } from './commands/startup.js'
 
 // yargs 17 through its CommonJS build: one file, ~25 ms to load, where its ES module entry loads
@@ -42,7 +43,8 @@ await yargs(hideBin(process.argv))
   .command(ctlCommand)
   .command(startupCommand)
   .command(unstartupCommand)
-  .demandCommand(1, 'name a command: daemon, ctl, startup or unstartup')
+  .command(migrateCommand)
+  .demandCommand(1, 'name a command: daemon, ctl, startup, unstartup or migrate')
   .strict()
   // yargs 17 hands a check the parser's options (its typings say aliases): `array` lists the list flags.
   .check((argv, options) => repeatedFlag(argv, (options as { array?: string[] }).array ?? []) ?? true, true)

@@ -54,7 +54,18 @@ export const daemonSettingsSchema = z.strictObject({
   // Tasks made due when a task that names no onFailure of its own fails for good or misses its deadline.
   onFailure: z.array(z.string().regex(NAME_PATTERN, { error: got('a task name') }), { error: got('a list of task names') }).optional(),
   notify: z.array(webhookSchema, { error: got('a list of webhooks') }).optional(),
+  // Where the queue lives: unset, the embedded LevelDB in the home; a postgres:// URL, PostgreSQL.
+  store: z.string({ error: got('a postgres://USER@HOST:PORT/DB URL') }).refine(isPostgresUrl, { error: got('a postgres://USER@HOST:PORT/DB URL') }).optional(),
 })
+
+function isPostgresUrl(text: string): boolean {
+  try {
+    const url = new URL(text)
+    return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.pathname.length > 1
+  } catch {
+    return false
+  }
+}
 
 export interface Webhook {
   url: string
@@ -89,6 +100,8 @@ export interface DaemonSettings {
   defaultOnFailure: string[]
   /** Where events are POSTed. */
   notify: Webhook[]
+  /** A PostgreSQL URL, or null for the embedded LevelDB. */
+  store: string | null
 }
 
 export const DEFAULT_SETTINGS: DaemonSettingsInput = {
@@ -108,6 +121,7 @@ export function resolveSettings(layers: DaemonSettingsInput[], totalMemory: numb
     backoff: merged.backoff === undefined ? DEFAULT_BACKOFF : toBackoff(merged.backoff),
     logMaxBytes: bytes(merged.logMaxSize), logFiles: merged.logFiles, historyKeep: merged.historyKeep,
     apiUsers: merged.apiUsers ?? null, maxConnections: merged.maxConnections ?? null, defaultOnFailure: merged.onFailure ?? [],
+    store: merged.store ?? null,
     notify: (merged.notify ?? []).map((hook) => ({ url: hook.url, events: hook.events, secret: hook.secret ?? null, tasks: hook.tasks ?? null })),
   }
 }

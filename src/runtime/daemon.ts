@@ -20,6 +20,8 @@ import { call } from '../api/methods.js'
 import { TokenRegistry } from '../api/tokens.js'
 import { attachWebSocket } from '../api/ws-server.js'
 import { LevelStore } from '../store/level-store.js'
+import { PgStore } from '../store/pg-store.js'
+import type { Store } from '../store/store.js'
 import { Dispatcher } from './dispatcher.js'
 import { prepareHome, type HomePaths } from './home.js'
 import { systemClock, type Clock, type Spawner, type SystemProbe, type UsageProbe } from './ports.js'
@@ -67,7 +69,7 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
     minFreeBytes: settings.minFreeBytes, defaultNeedBytes: DEFAULT_NEED_BYTES, totalBytes: totalMemory,
   }
   await prepareHome(options.home)
-  const store = await LevelStore.open(options.home.db)
+  const store: Store = settings.store === null ? await LevelStore.open(options.home.db) : await PgStore.open(settings.store)
   const closers: (() => Promise<void>)[] = [() => store.close()]
   try {
     // The launcher that kept this home's runs, or a new one (started now, while this process is small:

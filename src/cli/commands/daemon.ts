@@ -18,6 +18,7 @@ interface DaemonArgs {
   killTimeout?: string
   apiUsers?: string
   maxConnections?: string
+  store?: string
 }
 
 export const daemonCommand: CommandModule<object, DaemonArgs> = {
@@ -35,6 +36,7 @@ export const daemonCommand: CommandModule<object, DaemonArgs> = {
       .option('min-free-memory', { type: 'string', describe: 'free memory to keep: 512M, 2G, 10% (default 10%)' })
       .option('kill-timeout', { type: 'string', describe: 'SIGTERM to SIGKILL grace (default 5s)' })
       .option('api-users', { type: 'string', describe: 'users tasks given with a token may run as, comma-separated (default: any but root)' })
+      .option('store', { type: 'string', describe: 'postgres://USER@HOST:PORT/DB to keep the queue in PostgreSQL (default $SUPERVISOR_STORE, else LevelDB in the home)' })
       .option('max-connections', { type: 'string', describe: 'open HTTP/WebSocket connections at most (default: from the open-files limit)' }) as Argv<DaemonArgs>,
   handler: async (argv: ArgumentsCamelCase<DaemonArgs>) => {
     try {
@@ -47,6 +49,7 @@ export const daemonCommand: CommandModule<object, DaemonArgs> = {
           host: argv.host, port: numeric(argv.port), tick: numeric(argv.tick), maxConcurrent: numeric(argv.maxConcurrent),
           maxCpu: numeric(argv.maxCpu), minFreeMemory: numeric(argv.minFreeMemory), killTimeout: numeric(argv.killTimeout),
           apiUsers: argv.apiUsers?.split(',').map((user) => user.trim()), maxConnections: numeric(argv.maxConnections),
+          store: argv.store ?? process.env['SUPERVISOR_STORE'],
         },
         flagName,
       )

@@ -10,6 +10,7 @@ export function describeDaemon(info: DaemonInfo): string {
     ['launcher pid', info.launcherPid === null ? '-' : String(info.launcherPid)],
     ['version', info.version],
     ['home', info.home],
+    ['store', info.store],
     ['started', shortDate(info.startedAt)],
     ['tasks', `${info.tasks} (${info.ready} ready, ${info.running} running)`],
     ['containment', info.containment],

@@ -1,0 +1,65 @@
+// A throwaway PostgreSQL server for tests: Debian's PostgreSQL 15 binaries, a cluster in a temporary
+// folder, on a free loopback port. PostgreSQL refuses to run as root, so a root test runs it as the
+// `postgres` account (its folder handed to it); the cluster is stopped and its folder removed after.
+import { execFile } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { chown } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { tempDir } from './temp-dir.js'
+
+const run = promisify(execFile)
+export const PG_BIN = '/usr/lib/postgresql/15/bin'
+
+/** Why PostgreSQL tests cannot run here, or false. */
+export const pgMissing: string | false = existsSync(join(PG_BIN, 'initdb')) ? false : `PostgreSQL 15 is not installed under ${PG_BIN} (.ci/run installs Debian's postgresql-15)`
+
+export interface TestPostgres {
+  /** `postgres://supervisor@127.0.0.1:PORT/DB` for a database of its own. */
+  url(database?: string): string
+  /** A fresh, empty database; its URL. */
+  createDatabase(): Promise<string>
+  stop(): Promise<void>
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+export async function startPostgres(): Promise<TestPostgres> {
+  const dir = await tempDir('supervisor-pg-')
+  const root = process.getuid?.() === 0
+  // As root, the server runs as `postgres`: its folder is handed to it, and its commands run through runuser.
+  const as = async (file: string, args: string[]): Promise<void> => {
+    const command = root ? ['runuser', ['-u', 'postgres', '--', file, ...args]] as const : [file, args] as const
+    await run(command[0], [...command[1]], { timeout: 60_000 })
+  }
+  if (root) {
+    const { uid, gid } = await run('id', ['-u', 'postgres']).then(async (u) => ({ uid: Number(u.stdout), gid: Number((await run('id', ['-g', 'postgres'])).stdout) }))
+    await chown(dir.path, uid, gid)
+  }
+  const data = join(dir.path, 'data')
+  const port = await freePort()
+  await as(join(PG_BIN, 'initdb'), ['-D', data, '-U', 'supervisor', '--auth=trust', '-E', 'UTF8', '--no-sync'])
+  await as(join(PG_BIN, 'pg_ctl'), ['-D', data, '-l', join(dir.path, 'log'), '-w', '-o',
+    `-p ${port} -k ${dir.path} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`, 'start'])
+  let next = 1
+  const url = (database = 'postgres'): string => `postgres://supervisor@127.0.0.1:${port}/${database}`
+  return {
+    url,
+    async createDatabase() {
+      const name = `t${next++}`
+      await run(join(PG_BIN, 'psql'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'supervisor', '-d', 'postgres', '-qc', `CREATE DATABASE ${name}`])
+      return url(name)
+    },
+    async stop() {
+      await as(join(PG_BIN, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']).catch(() => undefined)
+      await dir.remove()
+    },
+  }
+}
