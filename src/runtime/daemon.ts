@@ -1,7 +1,7 @@
 // Starting and stopping the daemon: home, store, boot recovery, ecosystem, listeners, the one interval.
 import type { Server } from 'node:http'
 import { totalmem } from 'node:os'
-import type { AddressInfo } from 'node:net'
+import { connect, type AddressInfo } from 'node:net'
 import type { Limits } from '../core/admission.js'
 import { restore } from '../core/reducer.js'
 import { DomainError } from '../core/errors.js'
@@ -69,6 +69,10 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
     minFreeBytes: settings.minFreeBytes, defaultNeedBytes: DEFAULT_NEED_BYTES, totalBytes: totalMemory,
   }
   await prepareHome(options.home)
+  // LevelDB's lock keeps a second daemon off the home; with PostgreSQL, a daemon answering on its socket does.
+  if (settings.store !== null && (await socketAnswers(options.home.socket))) {
+    throw new DomainError('conflict', `another daemon is already running on ${options.home.root}`)
+  }
   const store: Store = settings.store === null ? await LevelStore.open(options.home.db) : await PgStore.open(settings.store)
   const closers: (() => Promise<void>)[] = [() => store.close()]
   try {
@@ -195,6 +199,18 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
     for (const close of closers) await close().catch(() => undefined)
     throw error
   }
+}
+
+/** Whether something accepts connections on this Unix socket (a daemon of this home). */
+function socketAnswers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(path)
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once('error', () => resolve(false))
+  })
 }
 
 function closeServer(server: Server): Promise<void> {

@@ -83,4 +83,10 @@ describe('a daemon on PostgreSQL', { skip: pgMissing }, () => {
     homes.push(home)
     await assert.rejects(DaemonProcess.start(home.path, ['--store', url]), /another daemon is already using postgres:\/\/supervisor@127\.0\.0\.1:\d+\/t\d+/)
   })
+
+  it('refuses a second daemon on the same home, whatever its database', { timeout: 60_000 }, async () => {
+    const running = daemons.find((d) => d.child.exitCode === null && d.child.signalCode === null) as DaemonProcess
+    const other = await server.createDatabase()
+    await assert.rejects(DaemonProcess.start(running.home, ['--store', other]), /another daemon is already running on/)
+  })
 })
