@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { chown } from 'node:fs/promises'
-import { createServer } from 'node:net'
+import { freePort } from './free-port.js'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { tempDir } from './temp-dir.js'
@@ -21,14 +21,6 @@ export interface TestPostgres {
   /** A fresh, empty database; its URL. */
   createDatabase(): Promise<string>
   stop(): Promise<void>
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
 }
 
 export async function startPostgres(): Promise<TestPostgres> {
