@@ -23,7 +23,8 @@ export interface TestPostgres {
   stop(): Promise<void>
 }
 
-export async function startPostgres(): Promise<TestPostgres> {
+/** `durable`: fsync and synchronous commits on, as in production (benchmarks); tests go without. */
+export async function startPostgres(options: { durable?: boolean } = {}): Promise<TestPostgres> {
   const dir = await tempDir('supervisor-pg-')
   const root = process.getuid?.() === 0
   // As root, the server runs as `postgres`: its folder is handed to it, and its commands run through runuser.
@@ -38,8 +39,9 @@ export async function startPostgres(): Promise<TestPostgres> {
   const data = join(dir.path, 'data')
   const port = await freePort()
   await as(join(PG_BIN, 'initdb'), ['-D', data, '-U', 'supervisor', '--auth=trust', '-E', 'UTF8', '--no-sync'])
+  const speed = options.durable === true ? '' : ' -c fsync=off -c synchronous_commit=off -c full_page_writes=off'
   await as(join(PG_BIN, 'pg_ctl'), ['-D', data, '-l', join(dir.path, 'log'), '-w', '-o',
-    `-p ${port} -k ${dir.path} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`, 'start'])
+    `-p ${port} -k ${dir.path} -c listen_addresses=127.0.0.1${speed}`, 'start'])
   let next = 1
   const url = (database = 'postgres'): string => `postgres://supervisor@127.0.0.1:${port}/${database}`
   return {
