@@ -12,6 +12,7 @@ import { IndexedHeap } from './heap.js'
 import { compareTasks } from './order.js'
 import type { State } from './state.js'
 import type { Task } from './types.js'
+import { prerequisites } from './workflow.js'
 
 export interface ForecastOptions {
   /** How far ahead to look (ms). */
@@ -94,7 +95,8 @@ export function forecast(state: State, now: number, options: ForecastOptions): F
   const ready = peekable(state.ready.ordered())
   const later: Task[] = []
   for (const task of state.timers.unordered()) {
-    if ((task.state === 'scheduled' || task.state === 'retrying') && task.dueAt <= horizonEnd) later.push(task)
+    // A manual task has no date to come due at, and one waiting for its prerequisites none known yet.
+    if (waitsForNothing(state, task) && (task.state === 'scheduled' || task.state === 'retrying') && task.dueAt <= horizonEnd) later.push(task)
   }
   later.sort((a, b) => a.dueAt - b.dueAt)
   const joined = new IndexedHeap<Queued>((a, b) => compareTasks(a.task, b.task) < 0, {
@@ -218,4 +220,10 @@ class MinHeap {
     items[i] = last
     return top
   }
+}
+
+/** Whether a waiting task falls due by the clock alone (its date or its backoff's end), its prerequisites met. */
+function waitsForNothing(state: State, task: Task): boolean {
+  if (task.spec.manual || task.awaiting) return false
+  return task.spec.after.length === 0 || prerequisites(state, task).unmet.length === 0
 }

@@ -99,7 +99,8 @@ export function taskView(task: Task, waitingReason: string | null, times: TaskTi
     expectedDurationMs: expectedDuration(task),
     memoryBytes: spec.memoryBytes,
     user: spec.user,
-    nextRunAt: task.state === 'scheduled' || task.state === 'retrying' ? iso(task.dueAt) : null,
+    // A manual task has no next run until it is asked for one.
+    nextRunAt: (task.state === 'scheduled' && !spec.manual) || task.state === 'retrying' ? iso(task.dueAt) : null,
     tz: spec.cronTz,
     missed: spec.missed,
     overlap: spec.overlap,

@@ -4,6 +4,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { waitingReason } from '../../src/core/admission.js'
+import { forecast } from '../../src/core/forecast.js'
+import { taskView } from '../../src/core/view.js'
 import type { TaskEvent } from '../../src/core/types.js'
 import { brief, CoreDriver, NO_LIMITS, spec, T0, UNKNOWN_RESOURCES } from '../helpers/core-driver.js'
 
@@ -163,6 +165,24 @@ describe('at: manual', () => {
     assert.deepEqual(d.startDue(), [])
     d.dispatch({ type: 'run', now: d.now, name: 'by-hand' })
     assert.deepEqual(d.startDue(), ['by-hand'])
+  })
+})
+
+describe('the forecast and views of workflow tasks', () => {
+  it('leave out a manual task and one whose prerequisites have not succeeded; a met one is placed', () => {
+    const d = new CoreDriver()
+    d.add('backup', { at: T0 + 10 * MIN })
+    d.add('report', { after: ['backup'], at: T0 + 20 * MIN })
+    d.add('by-hand', { manual: true })
+    const options = { horizonMs: 60 * MIN, unknownMs: MIN, slots: 3, limits: NO_LIMITS }
+    const placed = (): string[] => forecast(d.state, d.now, options).rows.map((r) => r.task).sort()
+    assert.deepEqual(placed(), ['backup'])
+    assert.equal(taskView(d.task('by-hand'), null).nextRunAt, null, 'no next run until asked')
+    d.clockAt(T0 + 10 * MIN)
+    d.startDue()
+    d.advance(MIN)
+    d.exit('backup')
+    assert.deepEqual(placed(), ['report'], 'its prerequisite met: placed at its date')
   })
 })
 
