@@ -39,10 +39,9 @@ export function nextWake(task: Task, urgencyMs: number): number | null {
   // A manual task is due only when asked; one waiting for its prerequisites, when they end.
   if ((task.state === 'scheduled' && !task.spec.manual && !task.awaiting) || task.state === 'retrying') wake = task.dueAt
   else if (task.pid !== null) wake = runWake(task)
-  // A cron task's next slot during its cycle (a run or its retries): its overlap policy decides then.
-  if (task.spec.cron !== null && task.slotAt !== null && (task.pid !== null || task.state === 'retrying')) {
-    wake = wake === null ? task.slotAt : Math.min(wake, task.slotAt)
-  }
+  // A cron task's next slot during its cycle: its overlap policy decides then.
+  const overlap = overlapAt(task)
+  if (overlap !== null) wake = wake === null ? overlap : Math.min(wake, overlap)
   if (!task.bumped && LIVE_STATES.has(task.state)) {
     const opens = windowOpensAt(task, urgencyMs)
     if (opens !== null) wake = wake === null ? opens : Math.min(wake, opens)
@@ -50,6 +49,12 @@ export function nextWake(task: Task, urgencyMs: number): number | null {
   const missed = missableDeadline(task)
   if (missed !== null) wake = wake === null ? missed : Math.min(wake, missed)
   return wake
+}
+
+/** When a cron task's next slot comes during its cycle (a run or its retries going on), or null. */
+export function overlapAt(task: Task): number | null {
+  if (task.spec.cron === null || task.slotAt === null) return null
+  return task.pid !== null || task.state === 'retrying' ? task.slotAt : null
 }
 
 /**

@@ -3,7 +3,7 @@ import type { Action, Effect, KillCause } from './actions.js'
 import { backoffDelay } from './backoff.js'
 import { nextCronTime } from './calendar.js'
 import { plainSpec } from './compact.js'
-import { isUrgent, missableDeadline, runWake, windowOpensAt } from './deadline.js'
+import { isUrgent, missableDeadline, overlapAt, runWake, windowOpensAt } from './deadline.js'
 import { forecast } from './forecast.js'
 import { DomainError, notFound } from './errors.js'
 import { effectivePriority } from './priority.js'
@@ -205,7 +205,8 @@ function clock(state: State, now: number): Decision {
       decision.events.push({ type: 'task.priority', task: name, from: task.priority, to: 'high', reason: 'deadline' })
     }
     if (task.pid !== null) add(decision, runClock(state, task, task.pid, now))
-    if (overlapAt(task) !== null && (overlapAt(task) as number) <= now) add(decision, overlapSlot(state, task, now))
+    const overlap = overlapAt(task)
+    if (overlap !== null && overlap <= now) add(decision, overlapSlot(state, task, now))
     const deadline = missableDeadline(task)
     if (deadline !== null && deadline <= now) add(decision, deadlinePassed(state, task, deadline, now))
   }
@@ -245,12 +246,6 @@ function missedSlot(state: State, task: Task, now: number): NewEvent[] {
   // With no slot left to wait for, a skipped slot runs after all: the task does not stay due for ever.
   if (next === null) return [missed, ...(spec.after.length > 0 ? atDate(state, task, now) : [{ type: 'task.due', task: name, reason: 'date' } as const])]
   return [missed, { type: 'task.scheduled', task: name, at: isoTime(next), reason: 'cron' }]
-}
-
-/** When a cron task's next slot comes during its cycle (a run or its retries going on), or null. */
-export function overlapAt(task: Task): number | null {
-  if (task.spec.cron === null || task.slotAt === null) return null
-  return task.pid !== null || task.state === 'retrying' ? task.slotAt : null
 }
 
 /**

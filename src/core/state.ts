@@ -110,15 +110,14 @@ export function index(state: State, task: Task): void {
 
 /**
  * New settings for the core (a live reload): every task's next wake is computed again under them (a
- * longer urgency window opens sooner). Only the timer queue depends on them.
+ * longer urgency window opens sooner): each task is put back in the queues, as a change of it is.
  */
 export function reconfigure(state: State, config: Partial<CoreConfig>): void {
   Object.assign(state.config, config)
   if (config.urgencyMs === undefined) return
   for (const task of state.tasks.values()) {
-    state.timers.remove(task)
-    task.wakeAt = nextWake(task, state.config.urgencyMs)
-    if (task.wakeAt !== null) state.timers.push(task)
+    unindex(state, task)
+    index(state, task)
   }
 }
 

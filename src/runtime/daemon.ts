@@ -5,7 +5,7 @@ import { connect, type AddressInfo } from 'node:net'
 import type { Limits } from '../core/admission.js'
 import { restore } from '../core/reducer.js'
 import { DomainError } from '../core/errors.js'
-import { createState, reconfigure } from '../core/state.js'
+import { createState, reconfigure, type CoreConfig } from '../core/state.js'
 import { resolveSettings, type DaemonSettings, type DaemonSettingsInput } from '../config/daemon-settings.js'
 import { loadEcosystem, type LoadedEcosystem } from '../config/ecosystem.js'
 import { liveSettings, settingsChange } from '../config/live-settings.js'
@@ -83,10 +83,7 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
     const kept = (await spawner.attach?.()) ?? { runs: [], exits: [] }
     // A boot that fails from here on leaves the runs to the launcher, for the next daemon.
     closers.push(async () => spawner.detach?.())
-    const state = createState({
-      urgencyMs: settings.urgencyMs, backoff: settings.backoff, stableMs: settings.stableMs, killTimeoutMs: settings.killTimeoutMs,
-      defaultOnFailure: settings.defaultOnFailure,
-    })
+    const state = createState(coreConfig(settings))
     state.seq = store.lastSeq
     await store.forEachTask((task) => restore(state, task))
     const adoption = planAdoption(state, kept)
@@ -169,9 +166,7 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
       Object.assign(logPolicy, { maxBytes: next.logMaxBytes, keep: next.logFiles })
       Object.assign(supervisor.options, { killTimeoutMs: next.killTimeoutMs, historyKeep: next.historyKeep, unknownDurationMs: next.defaultExpectMs })
       await supervisor.dispatcher.serial(async () => {
-        reconfigure(state, {
-          urgencyMs: next.urgencyMs, backoff: next.backoff, stableMs: next.stableMs, killTimeoutMs: next.killTimeoutMs, defaultOnFailure: next.defaultOnFailure,
-        })
+        reconfigure(state, coreConfig(next))
       })
       await notifier.configure(next.notify)
       ticker.setTick(next.tickMs)
@@ -198,6 +193,14 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
   } catch (error) {
     for (const close of closers) await close().catch(() => undefined)
     throw error
+  }
+}
+
+/** The core's part of the settings: at start and on every reload. */
+function coreConfig(settings: DaemonSettings): CoreConfig {
+  return {
+    urgencyMs: settings.urgencyMs, backoff: settings.backoff, stableMs: settings.stableMs, killTimeoutMs: settings.killTimeoutMs,
+    defaultOnFailure: settings.defaultOnFailure,
   }
 }
 
