@@ -108,7 +108,8 @@ function released(state: State, event: NewEvent, end: 'succeeded' | SkipReason |
   const out: NewEvent[] = []
   for (const name of state.dependents.get(event.task) ?? []) {
     const task = state.tasks.get(name)
-    if (task === undefined || !task.awaiting || ends.has(name) || settled.has(name)) continue
+    // `settled` holds every task the decision already ended or decided (follow-ups included).
+    if (task === undefined || !task.awaiting || settled.has(name)) continue
     const status = prerequisites(state, task, ends)
     // Decided once per decision, however many of its prerequisites end in it.
     if (status.dead !== null) out.push(...skip(task, status.dead, now))
