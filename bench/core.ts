@@ -14,7 +14,7 @@ const now = Date.UTC(2026, 10, 27)
 function spec(i: number): TaskSpec {
   return {
     name: `task-${i}`, script: '/srv/jobs/run.sh', args: [], at: now + 3_600_000 + Math.floor(Math.random() * 86_400_000),
-    deadline: i % 3 === 0 ? now + 200_000_000 : null, onDeadline: 'run', missed: 'once', overlap: 'skip', preemptible: false, manual: false, after: [], onSuccess: [], onFailure: null, priority: (['high', 'medium', 'low'] as const)[i % 3] ?? 'medium',
+    deadline: i % 3 === 0 ? now + 200_000_000 : null, onDeadline: 'run', missed: 'once', overlap: 'skip', preemptible: false, manual: false, after: [], nodes: [], onSuccess: [], onFailure: null, priority: (['high', 'medium', 'low'] as const)[i % 3] ?? 'medium',
     front: false, retries: 3, restart: 'on-failure', cron: null, cronTz: null, backoff: null, timeoutMs: null, expectMs: null,
     memoryBytes: null, cwd: null, env: {}, envFile: null, user: null, digest: digestOf({ i }),
   }

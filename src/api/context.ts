@@ -8,6 +8,8 @@ import type { ErrorGroup } from '../core/failures.js'
 import type { DaemonMetrics } from './metrics.js'
 import type { TokenRegistry } from './tokens.js'
 
+import type { NodeView } from '../runtime/cluster.js'
+
 export interface DaemonContext {
   supervisor: Supervisor
   store: Store
@@ -24,6 +26,8 @@ export interface DaemonContext {
   webhookErrors?: () => ErrorGroup[]
   /** Read the daemon's --config file again: its tasks applied, its live settings changed (`ctl reload`, SIGHUP). */
   reload?: () => Promise<ReloadResult>
+  /** The nodes of the cluster (a shared store); absent for a daemon on its own. */
+  nodes?: () => Promise<NodeView[]>
   /** Stop the daemon gracefully (answers first); `keepRunning`: leave the runs to the launcher. */
   shutdown(keepRunning?: boolean): void
 }

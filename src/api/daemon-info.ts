@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs'
 import type { Degraded } from '../runtime/dispatcher.js'
 import { redact } from '../store/pg-store.js'
+import type { NodeView } from '../runtime/cluster.js'
 import type { DaemonContext } from './context.js'
 
 export interface DaemonInfo {
@@ -11,6 +12,8 @@ export interface DaemonInfo {
   /** How runs are contained: a cgroup each, or process groups where the kernel offers no cgroups. */
   containment: string
   version: string
+  /** This daemon's node name (its runs carry it). */
+  node: string
   home: string
   /** Where the queue lives: `leveldb`, or the PostgreSQL URL without its password. */
   store: string
@@ -25,7 +28,7 @@ export interface DaemonInfo {
 }
 
 /** package.json ships beside dist/ (dist/src/api -> the package root), read once. */
-const VERSION = ((): string => {
+export const VERSION = ((): string => {
   try {
     const manifest = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: unknown }
     return typeof manifest.version === 'string' ? manifest.version : 'unknown'
@@ -43,6 +46,7 @@ export function daemonInfo(ctx: DaemonContext): DaemonInfo {
     version: VERSION,
     home: ctx.home,
     store: ctx.settings.store === null ? 'leveldb' : redact(ctx.settings.store),
+    node: ctx.settings.node,
     startedAt: new Date(ctx.startedAt).toISOString(),
     tasks: state.tasks.size,
     ready: state.ready.size,
@@ -58,4 +62,16 @@ export function daemonInfo(ctx: DaemonContext): DaemonInfo {
  */
 export function publicProblem(problem: string): string {
   return problem.replace(/(?:\/[^/\s:]+)+\/([^/\s:]+)/g, '$1')
+}
+
+/** The nodes: a cluster's as its store keeps them; a daemon on its own is its one node, alive. */
+export async function nodeViews(ctx: DaemonContext): Promise<NodeView[]> {
+  if (ctx.nodes !== undefined) return ctx.nodes()
+  const { supervisor } = ctx
+  const now = new Date(ctx.clock.now()).toISOString()
+  return [{
+    name: ctx.settings.node, state: 'alive', lastSeen: now, silentMs: 0, running: supervisor.state.running.size,
+    cpuPercent: supervisor.resources.cpuPercent, freeMemory: supervisor.resources.freeBytes, version: VERSION,
+    startedAt: new Date(ctx.startedAt).toISOString(), self: true,
+  }]
 }

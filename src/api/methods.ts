@@ -12,7 +12,7 @@ import { logPath } from '../runtime/log-files.js'
 import { allows, type DaemonContext, type Scope } from './context.js'
 import { apiUserProblem, apiUserRule } from './api-users.js'
 import { eventFor } from './redact.js'
-import { daemonInfo } from './daemon-info.js'
+import { daemonInfo, nodeViews } from './daemon-info.js'
 import { applyLabel, TaskIntake } from './task-intake.js'
 import { previewApply } from './apply-preview.js'
 import { forecastOf, forecastRow, laterSlots, timesOf, VIEW_HORIZON_MS } from './forecast-view.js'
@@ -255,6 +255,13 @@ export const methods: Record<string, Method> = {
     async handle(ctx, params) {
       parseOrThrow(noParams, params)
       return daemonInfo(ctx)
+    },
+  },
+  'nodes.list': {
+    scope: 'read',
+    async handle(ctx, params) {
+      parseOrThrow(noParams, params)
+      return nodeViews(ctx)
     },
   },
   // Like stopping, reloading is for the daemon's own user: the file it reads is the owner's.

@@ -49,6 +49,20 @@ export class TokenRegistry {
     return had
   }
 
+  /**
+   * Read the tokens again (a cluster: other nodes create and revoke them too); a token gone from the
+   * store is revoked here as well, its connections ended.
+   */
+  async refresh(): Promise<void> {
+    const fresh = new Map((await this.store.tokens()).map((t) => [t.id, t]))
+    for (const id of [...this.records.keys()]) {
+      if (fresh.has(id)) continue
+      this.records.delete(id)
+      for (const listener of this.revokeListeners) listener(id)
+    }
+    for (const [id, record] of fresh) this.records.set(id, record)
+  }
+
   /** Be told when a token is revoked (its open connections must end too). */
   onRevoke(listener: (id: string) => void): () => void {
     this.revokeListeners.add(listener)

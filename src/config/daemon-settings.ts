@@ -1,4 +1,5 @@
 // Daemon options: the ecosystem's `supervisor` section and the `daemon` flags, one schema, flags win.
+import { hostname } from 'node:os'
 import { z } from 'zod'
 import { DomainError } from '../core/errors.js'
 import { parseDuration, parseSize } from './units.js'
@@ -56,7 +57,18 @@ export const daemonSettingsSchema = z.strictObject({
   notify: z.array(webhookSchema, { error: got('a list of webhooks') }).optional(),
   // Where the queue lives: unset, the embedded LevelDB in the home; a postgres:// URL, PostgreSQL.
   store: z.string({ error: got('a postgres://USER@HOST:PORT/DB URL') }).refine(isPostgresUrl, { error: got('a postgres://USER@HOST:PORT/DB URL') }).optional(),
+  // This daemon's name in a cluster (PostgreSQL store); default: the host name.
+  node: z.string({ error: got('a node name: 1-128 of A-Z a-z 0-9 . _ -') }).regex(NAME_PATTERN, { error: got('a node name: 1-128 of A-Z a-z 0-9 . _ -') }).optional(),
+  // How long a node may be silent before another one declares it lost and moves its runs.
+  nodeTimeout: amount('a duration such as 30s (at least 3s)', parseDuration, { positive: true, most: LONGEST })
+    .refine((v) => (typeof v === 'number' ? v : (parseDuration(v) ?? 0)) >= 3000, { error: got('a duration such as 30s (at least 3s)') }).optional(),
 })
+
+/** The host name, made a valid node name (a host name may be longer, or hold other characters). */
+function defaultNodeName(): string {
+  const name = hostname().replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 128)
+  return name === '' ? 'node' : name
+}
 
 function isPostgresUrl(text: string): boolean {
   try {
@@ -102,11 +114,15 @@ export interface DaemonSettings {
   notify: Webhook[]
   /** A PostgreSQL URL, or null for the embedded LevelDB. */
   store: string | null
+  /** This daemon's node name (the host name unless set). */
+  node: string
+  /** A node silent this long is lost (a cluster). */
+  nodeTimeoutMs: number
 }
 
 export const DEFAULT_SETTINGS: DaemonSettingsInput = {
   host: '127.0.0.1', port: 7070, tick: 25, maxConcurrent: 3, maxCpu: 85, minFreeMemory: '10%', killTimeout: '5s', urgency: '5m',
-  stableAfter: '10s', defaultExpect: '1m', logMaxSize: '10M', logFiles: 3, historyKeep: 1_000_000,
+  stableAfter: '10s', defaultExpect: '1m', logMaxSize: '10M', logFiles: 3, historyKeep: 1_000_000, nodeTimeout: '30s',
 }
 
 /** Defaults, then the file's section, then the flags; sizes and durations resolved. */
@@ -122,6 +138,8 @@ export function resolveSettings(layers: DaemonSettingsInput[], totalMemory: numb
     logMaxBytes: bytes(merged.logMaxSize), logFiles: merged.logFiles, historyKeep: merged.historyKeep,
     apiUsers: merged.apiUsers ?? null, maxConnections: merged.maxConnections ?? null, defaultOnFailure: merged.onFailure ?? [],
     store: merged.store ?? null,
+    node: merged.node ?? defaultNodeName(),
+    nodeTimeoutMs: ms(merged.nodeTimeout),
     notify: (merged.notify ?? []).map((hook) => ({ url: hook.url, events: hook.events, secret: hook.secret ?? null, tasks: hook.tasks ?? null })),
   }
 }

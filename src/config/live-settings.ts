@@ -6,11 +6,11 @@ const NAMES: Record<keyof DaemonSettings, string> = {
   host: 'host', port: 'port', tickMs: 'tick', maxConcurrent: 'maxConcurrent', maxCpu: 'maxCpu', minFreeBytes: 'minFreeMemory',
   killTimeoutMs: 'killTimeout', urgencyMs: 'urgency', stableMs: 'stableAfter', defaultExpectMs: 'defaultExpect', backoff: 'backoff',
   logMaxBytes: 'logMaxSize', logFiles: 'logFiles', historyKeep: 'historyKeep', apiUsers: 'apiUsers', maxConnections: 'maxConnections',
-  defaultOnFailure: 'onFailure', notify: 'notify', store: 'store',
+  defaultOnFailure: 'onFailure', notify: 'notify', store: 'store', node: 'node', nodeTimeoutMs: 'nodeTimeout',
 }
 
 /** The listener is bound and the store opened once: a new address or store needs a new daemon. */
-const NEED_RESTART: ReadonlySet<keyof DaemonSettings> = new Set(['host', 'port', 'store'])
+const NEED_RESTART: ReadonlySet<keyof DaemonSettings> = new Set(['host', 'port', 'store', 'node', 'nodeTimeoutMs'])
 
 export interface SettingsChange {
   /** Settings that take effect now. */
@@ -31,5 +31,5 @@ export function settingsChange(before: DaemonSettings, after: DaemonSettings): S
 
 /** `after` with the settings that need a restart kept as they are in `before`. */
 export function liveSettings(before: DaemonSettings, after: DaemonSettings): DaemonSettings {
-  return { ...after, host: before.host, port: before.port, store: before.store }
+  return { ...after, host: before.host, port: before.port, store: before.store, node: before.node, nodeTimeoutMs: before.nodeTimeoutMs }
 }

@@ -72,6 +72,11 @@ const taskNames = z
   .array(z.string({ error: got('a task name') }).regex(NAME_PATTERN, { error: got('a task name') }), { error: got('a list of task names') })
   .refine((names) => new Set(names).size === names.length, { error: got('a list of task names without repeats') })
 
+/** Names of cluster nodes (`nodes`): each a valid node name, none twice. */
+const nodeNames = z
+  .array(z.string({ error: got('a node name') }).regex(NAME_PATTERN, { error: got('a node name: 1-128 of A-Z a-z 0-9 . _ -') }), { error: got('a list of node names') })
+  .refine((names) => new Set(names).size === names.length, { error: got('a list of node names without repeats') })
+
 export const taskInputSchema = z.strictObject({
   name: z.string({ error: got('a name') }).regex(NAME_PATTERN, {
     error: got('1-128 of A-Z a-z 0-9 . _ - starting with a letter or digit'),
@@ -101,6 +106,7 @@ export const taskInputSchema = z.strictObject({
   backoff: backoffSchema.optional(),
   after: taskNames.optional().describe('Tasks that must each have succeeded since this task\'s cycle began (for a cron task: since its slot) before it is due'),
   onSuccess: taskNames.optional().describe('Tasks made due when a run of this one succeeds'),
+  nodes: nodeNames.optional().describe('Nodes of a cluster it may run on (default: any)'),
   onFailure: taskNames.nullable().optional().describe('Tasks made due when this one fails for good or misses its deadline (default: the daemon\'s onFailure)'),
   timeout: duration.nullable().optional(),
   expect: duration.nullable().optional().describe('How long a run is expected to take, until its runs have shown it: 90s, 2h'),
@@ -191,6 +197,7 @@ export function resolveTask(input: TaskInput, ctx: ResolveContext): TaskSpec {
     preemptible: input.preemptible ?? false,
     manual,
     after: input.after ?? [],
+    nodes: input.nodes ?? [],
     onSuccess: input.onSuccess ?? [],
     onFailure: input.onFailure ?? null,
     priority: input.priority ?? 'medium',

@@ -1,5 +1,5 @@
 // Actions: everything that can happen to the queue, as plain data. Time and randomness come inside.
-import type { Limits } from './admission.js'
+import type { Limits, Resources } from './admission.js'
 import type { KillCause, TaskSpec } from './types.js'
 
 export type { KillCause } from './types.js'
@@ -35,6 +35,13 @@ export type Action =
   /** The planner asks room for `for` (near its deadline, no slot free): the run of `name` is stopped. */
   | { type: 'preempt'; now: number; name: string; for: string }
   | { type: 'started'; now: number; name: string; pid: number; pidStart?: string | null }
+  /**
+   * A cluster node's turn to start work: the due tasks its own slots, CPU and memory admit (the
+   * planner, on the log as it now stands) are claimed (`run.claimed`), to be started once committed.
+   */
+  | { type: 'claim'; now: number; resources: Resources; limits: Limits }
+  /** A cluster node fell silent past its timeout: its runs and claims end `interrupted` and are queued again. */
+  | { type: 'lost'; now: number; node: string; silentMs: number }
   | {
       type: 'exited'
       now: number

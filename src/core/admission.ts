@@ -1,5 +1,5 @@
 // Admission: whether the machine can carry one more run, and if not, why (the task's waitingReason).
-import type { State } from './state.js'
+import { myBusy, placedHere, type State } from './state.js'
 import type { Task } from './types.js'
 import { prerequisites } from './workflow.js'
 
@@ -69,9 +69,11 @@ export function waitingReason(
 ): string | null {
   if (task.awaiting) return `after ${prerequisites(state, task).unmet.map((name) => `"${name}"`).join(', ')}`
   if (task.state !== 'ready') return null
+  if (!placedHere(state, task)) return `placed on ${task.spec.nodes.map((node) => `"${node}"`).join(', ')}`
+  if (state.starting.has(task.spec.name) && task.claimed && state.config.shared && task.node !== state.config.node) return `starting on node "${task.node ?? '?'}"`
   const never = neverFits(task, limits)
   if (never !== null) return never
-  const own = admissionBlock(task, state.running.size, 0, resources, limits)
+  const own = admissionBlock(task, myBusy(state), 0, resources, limits)
   if (own !== null) return own
   if (blocked?.task === task.spec.name) return blocked.reason
   if (blocked !== null) return `behind "${blocked.task}" (${blocked.reason})`

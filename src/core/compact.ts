@@ -11,7 +11,7 @@ type Profile = Readonly<Omit<TaskSpec, 'name' | 'at' | 'deadline' | 'digest'>>
 
 /** Every field of a definition, in the order of `TaskSpec`: the order its JSON has always had. */
 const SPEC_KEYS = [
-  'name', 'script', 'args', 'at', 'deadline', 'onDeadline', 'missed', 'overlap', 'preemptible', 'manual', 'after', 'onSuccess', 'onFailure', 'priority', 'front', 'retries', 'restart', 'cron', 'cronTz',
+  'name', 'script', 'args', 'at', 'deadline', 'onDeadline', 'missed', 'overlap', 'preemptible', 'manual', 'after', 'nodes', 'onSuccess', 'onFailure', 'priority', 'front', 'retries', 'restart', 'cron', 'cronTz',
   'backoff', 'timeoutMs', 'expectMs', 'memoryBytes', 'cwd', 'env', 'envFile', 'user', 'digest',
 ] as const satisfies readonly (keyof TaskSpec)[]
 
@@ -37,6 +37,7 @@ class SharedSpec implements TaskSpec {
   get envFile(): string | null { return this.profile.envFile }
   get manual(): boolean { return this.profile.manual }
   get after(): string[] { return this.profile.after }
+  get nodes(): string[] { return this.profile.nodes }
   get onSuccess(): string[] { return this.profile.onSuccess }
   get onFailure(): string[] | null { return this.profile.onFailure }
   get priority(): Priority { return this.profile.priority }
@@ -76,7 +77,7 @@ function profileKey(p: Profile): string {
   const b = p.backoff
   return [
     p.script, p.args.length === 0 ? '' : JSON.stringify(p.args), p.onDeadline, p.missed, p.overlap, p.preemptible ? 1 : 0, p.manual ? 1 : 0,
-    JSON.stringify([p.after, p.onSuccess, p.onFailure]), p.priority, p.front ? 1 : 0, p.retries, p.restart,
+    JSON.stringify([p.after, p.onSuccess, p.onFailure, p.nodes]), p.priority, p.front ? 1 : 0, p.retries, p.restart,
     opt(p.cron), opt(p.cronTz), b === null ? '' : `${b.baseMs}/${b.factor}/${b.capMs}`, p.timeoutMs ?? '', p.expectMs ?? '',
     p.memoryBytes ?? '', opt(p.cwd), isEmpty(p.env) ? '' : JSON.stringify(p.env), opt(p.user), opt(p.envFile),
   ].join('\u0000')
@@ -90,7 +91,7 @@ function sameProfile(p: Profile, spec: TaskSpec): boolean {
     p.restart === spec.restart && p.cron === spec.cron && p.cronTz === spec.cronTz && p.timeoutMs === spec.timeoutMs && p.expectMs === spec.expectMs &&
     p.memoryBytes === spec.memoryBytes && p.cwd === spec.cwd && p.user === spec.user && p.envFile === spec.envFile &&
     sameBackoff(p.backoff, spec.backoff) && sameList(p.args, spec.args) && sameEntries(p.env, spec.env) &&
-    p.manual === spec.manual && sameList(p.after, spec.after) && sameList(p.onSuccess, spec.onSuccess) &&
+    p.manual === spec.manual && sameList(p.after, spec.after) && sameList(p.nodes, spec.nodes) && sameList(p.onSuccess, spec.onSuccess) &&
     (p.onFailure === null || spec.onFailure === null ? p.onFailure === spec.onFailure : sameList(p.onFailure, spec.onFailure))
 }
 
@@ -162,6 +163,7 @@ export class Interner {
       overlap: spec.overlap,
       manual: spec.manual,
       after: this.names(spec.after),
+      nodes: this.names(spec.nodes),
       onSuccess: this.names(spec.onSuccess),
       onFailure: spec.onFailure === null ? null : this.names(spec.onFailure),
       priority: spec.priority,

@@ -8,7 +8,8 @@ import { forecast } from './forecast.js'
 import { DomainError, notFound } from './errors.js'
 import { effectivePriority } from './priority.js'
 import { atDate, checkGraph, followUps } from './workflow.js'
-import type { State } from './state.js'
+import { isMine, myRuns, type State } from './state.js'
+import { plan } from './planner.js'
 import { isFinished, NO_DURATIONS } from './task-record.js'
 import { clampTime } from './time-range.js'
 import { LIVE_STATES, type NewEvent, type Outcome, type Priority, type Stopping, type Task, type TaskSpec } from './types.js'
@@ -74,7 +75,46 @@ function decideAction(state: State, action: Action): Decision {
       return started(state, action)
     case 'exited':
       return { events: exitEvents(state, action), effects: [] }
+    case 'claim':
+      return claim(state, action)
+    case 'lost':
+      return lost(state, action)
   }
+}
+
+/**
+ * A cluster node claims what the planner admits on it now; the claims commit before any process
+ * starts, and the log's one order lets only the first claim of a task through (a node deciding on an
+ * older log re-reads it and decides again). The spawn effects are for the tasks claimed.
+ */
+function claim(state: State, action: Extract<Action, { type: 'claim' }>): Decision {
+  const node = state.config.node
+  if (node === null) return none()
+  const planned = plan(state, action.resources, action.limits)
+  const events: NewEvent[] = []
+  for (const effect of planned.effects) if (effect.type === 'spawn') events.push({ type: 'run.claimed', task: effect.task, node })
+  return { events, effects: planned.effects }
+}
+
+/**
+ * A node silent past its timeout: whatever runs or is claimed there is recorded `interrupted` (its
+ * exit status cannot be known) and queued again for any node. Should the node come back, it learns
+ * from these events that its runs are no longer its own, and ends them without recording them.
+ */
+function lost(state: State, action: Extract<Action, { type: 'lost' }>): Decision {
+  const { node, now } = action
+  const why = `node "${node}" was lost (no heartbeat for ${durationText(action.silentMs)})`
+  const events: NewEvent[] = []
+  const gone = (name: string, pid: number | null): void => {
+    const ended = exitEvents(state, { type: 'exited', now, name, pid, code: null, signal: null, cause: 'shutdown', jitter: 0 }, node)
+    const first = ended[0]
+    if (first?.type === 'run.exited') first.cause = why
+    events.push(...ended)
+  }
+  for (const task of state.running) if (task.node === node && task.pid !== null) gone(task.spec.name, task.pid)
+  for (const task of state.starting.values()) if (task.node === node && task.claimed && state.tasks.get(task.spec.name) === task) gone(task.spec.name, null)
+  for (const orphan of state.orphans.values()) if (orphan.node === node) gone(orphan.task, orphan.pid)
+  return { events, effects: [] }
 }
 
 function existing(state: State, name: string): Task {
@@ -296,7 +336,7 @@ function add(into: Decision, more: Decision): void {
 /** The daemon goes down: every run is ended, to be recorded `interrupted` (a user's stop in progress stays one). */
 function shutdown(state: State, now: number): Decision {
   const decision = none()
-  for (const task of state.running) {
+  for (const task of myRuns(state)) {
     if (task.pid !== null) add(decision, ending(state, task.spec.name, task.pid, task.stopping, 'shutdown', now))
   }
   return decision
@@ -352,7 +392,7 @@ function sampled(state: State, samples: readonly { pid: number; memory: number }
   const decision = none()
   if (samples.length === 0) return decision
   const byPid = new Map(samples.map((s) => [s.pid, s.memory]))
-  for (const task of state.running) {
+  for (const task of myRuns(state)) {
     const memory = task.pid === null ? undefined : byPid.get(task.pid)
     const limit = task.spec.memoryBytes
     if (memory === undefined || limit === null || memory <= limit || task.pid === null) continue
@@ -369,12 +409,18 @@ function started(state: State, action: Extract<Action, { type: 'started' }>): De
   const { name, pid } = action
   const task = state.tasks.get(name)
   const asked = state.starting.get(name)
+  const node = state.config.node === null ? {} : { node: state.config.node }
+  if (state.config.shared && (asked === undefined || asked.node !== state.config.node)) {
+    // Not this node's claim (any more): it was lost meanwhile and the claim moved. The start is not
+    // recorded; the process is ended, and its exit is not recorded either.
+    return { events: [], effects: [{ type: 'signal', task: name, pid, signal: 'SIGKILL' }] }
+  }
   if (task === undefined || (asked !== undefined && asked !== task)) {
-    const run: NewEvent[] = task === undefined ? [{ type: 'run.started', task: name, pid, pidStart: action.pidStart ?? null, attempt: 1 }] : []
+    const run: NewEvent[] = task === undefined ? [{ type: 'run.started', task: name, pid, pidStart: action.pidStart ?? null, attempt: 1, ...node }] : []
     const ended = ending(state, name, pid, null, 'remove', action.now)
     return { events: [...run, ...ended.events], effects: ended.effects }
   }
-  const run: NewEvent = { type: 'run.started', task: name, pid, pidStart: action.pidStart ?? null, attempt: task.attempts + 1 }
+  const run: NewEvent = { type: 'run.started', task: name, pid, pidStart: action.pidStart ?? null, attempt: task.attempts + 1, ...node }
   // A cycle's first run of a cron task: the slot after its start is when an overlap would come.
   if (task.spec.cron !== null && task.slotAt === null) {
     const slot = nextCronTime(task.spec.cron, task.spec.cronTz, action.now + 1)
@@ -391,11 +437,16 @@ function started(state: State, action: Extract<Action, { type: 'started' }>): De
  */
 function boot(state: State, now: number, keep: readonly string[]): Decision {
   const events: NewEvent[] = []
-  for (const task of state.running) {
+  for (const task of myRuns(state)) {
     if (keep.includes(task.spec.name)) continue
     events.push(...exitEvents(state, {
       type: 'exited', now, name: task.spec.name, pid: task.pid, code: null, signal: null, cause: 'shutdown', jitter: 0,
     }))
+  }
+  // A cluster node's claims whose start no launcher kept: they never ran (the daemon died first).
+  for (const task of state.starting.values()) {
+    if (!state.config.shared || !task.claimed || !isMine(state, task) || keep.includes(task.spec.name) || state.tasks.get(task.spec.name) !== task) continue
+    events.push(...exitEvents(state, { type: 'exited', now, name: task.spec.name, pid: null, code: null, signal: null, cause: 'shutdown', jitter: 0 }))
   }
   // Cron slots that came while no daemon was there.
   for (const task of state.timers.ordered((t) => (t.wakeAt as number) < now)) {
@@ -415,11 +466,16 @@ function outcomeOf(code: number | null, signal: string | null, cause: KillCause 
   return signal !== null ? 'killed' : 'failed'
 }
 
-function exitEvents(state: State, reported: Extract<Action, { type: 'exited' }>): NewEvent[] {
-  const task = runOwner(state, reported)
+/** `node`: whose run it is (a cluster node records its own, and a lost node's). */
+function exitEvents(state: State, reported: Extract<Action, { type: 'exited' }>, node = state.config.node): NewEvent[] {
+  const task = runOwner(state, reported, node)
   // Why the supervisor ended it, if it did: from the state (a daemon started since knows it too), else
   // what the runtime saw (the kernel's memory limit, a lost keeper).
-  const orphan = reported.pid === null ? undefined : state.orphans.get(reported.pid)
+  const found = reported.pid === null ? undefined : state.orphans.get(reported.pid)
+  const orphan = found !== undefined && (!state.config.shared || found.node === node) ? found : undefined
+  // In a cluster, a run that is not the node's by the log (it was lost, and the run moved) is not
+  // recorded: its exit says nothing about the task any more.
+  if (state.config.shared && task === undefined && orphan === undefined && !(reported.pid === null && state.starting.get(reported.name)?.node === node)) return []
   const action = { ...reported, cause: task?.stopping?.cause ?? orphan?.cause ?? reported.cause }
   const outcome = outcomeOf(action.code, action.signal, action.cause, action.error)
   const started = task?.runStartedAt ?? action.now
@@ -438,9 +494,13 @@ function exitEvents(state: State, reported: Extract<Action, { type: 'exited' }>)
 }
 
 /** The task this run belongs to: not a task of the same name added after the run's task was removed. */
-function runOwner(state: State, action: Extract<Action, { type: 'exited' }>): Task | undefined {
+function runOwner(state: State, action: Extract<Action, { type: 'exited' }>, node: string | null): Task | undefined {
   const task = state.tasks.get(action.name)
   if (task === undefined) return undefined
+  if (state.config.shared) {
+    if (task.node !== node) return undefined
+    return (action.pid === null ? task.claimed && task.state === 'ready' : task.pid === action.pid) ? task : undefined
+  }
   const own = action.pid === null ? task.state === 'ready' : task.pid === action.pid
   return own ? task : undefined
 }

@@ -2,7 +2,7 @@
 import type { Effect } from './actions.js'
 import { admissionBlock, memoryNeed, neverFits, type Blocked, type Limits, type Resources } from './admission.js'
 import { rank } from './priority.js'
-import type { State } from './state.js'
+import { isMine, myBusy, placedHere, type State } from './state.js'
 import type { Task } from './types.js'
 
 export interface Plan {
@@ -20,6 +20,7 @@ function preemptionFor(state: State, urgent: Task): Task | null {
   if (!urgent.bumped || urgent.spec.deadline === null) return null
   let victim: Task | null = null
   for (const task of state.running) {
+    if (!isMine(state, task)) continue
     if (task.stopping?.cause === 'preempt') return null
     if (!task.spec.preemptible || task.stopping !== null || task.pid === null || (task.bumped && task.spec.deadline !== null)) continue
     const lower = victim === null || rank(task.priority) > rank(victim.priority) ||
@@ -36,9 +37,10 @@ function preemptionFor(state: State, urgent: Task): Task | null {
 export function plan(state: State, resources: Resources, limits: Limits): Plan {
   const effects: Effect[] = []
   let reserved = 0
-  const busy = state.running.size + state.starting.size + state.orphans.size
+  const busy = myBusy(state)
   for (const task of state.ready.ordered()) {
-    if (state.starting.has(task.spec.name)) continue
+    // Claimed or starting (here or on another node), or placed on other nodes: not this node's to start.
+    if (state.starting.has(task.spec.name) || !placedHere(state, task)) continue
     // One that can never fit waits without holding the queue (its waitingReason says why).
     if (neverFits(task, limits) !== null) continue
     const reason = admissionBlock(task, busy + effects.length, reserved, resources, limits)

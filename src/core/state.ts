@@ -16,15 +16,51 @@ export interface CoreConfig {
   killTimeoutMs: number
   /** Tasks made due when a task that names no `onFailure` of its own fails for good (the daemon's `onFailure`). */
   defaultOnFailure: string[]
+  /** This daemon's node name: where the runs it starts are recorded to run (null: not recorded). */
+  node: string | null
+  /**
+   * Whether several daemons share the log (a cluster): then only runs on `node` are this daemon's to
+   * start, watch, signal and record; others are followed as the log tells them.
+   */
+  shared: boolean
 }
 
 export const DEFAULT_CORE_CONFIG: CoreConfig = {
   urgencyMs: DEFAULT_URGENCY_MS, backoff: DEFAULT_BACKOFF, stableMs: 10_000, killTimeoutMs: 5000, defaultOnFailure: [],
+  node: null, shared: false,
+}
+
+/** Whether a task's run (or claim) is this daemon's: always, unless the log is shared by a cluster. */
+export function isMine(state: State, task: { node: string | null }): boolean {
+  return !state.config.shared || task.node === state.config.node
+}
+
+/** Whether a task may run on this daemon's node (its `nodes`; outside a cluster, always). */
+export function placedHere(state: State, task: Task): boolean {
+  const { nodes } = task.spec
+  return !state.config.shared || nodes.length === 0 || (state.config.node !== null && nodes.includes(state.config.node))
+}
+
+/** This daemon's runs: all of them, or in a cluster those on its node. */
+export function* myRuns(state: State): Generator<Task> {
+  for (const task of state.running) if (isMine(state, task)) yield task
+}
+
+/** How many slots this daemon's runs take: running, starting, and runs still ending whose task is gone. */
+export function myBusy(state: State): number {
+  if (!state.config.shared) return state.running.size + state.starting.size + state.orphans.size
+  let busy = 0
+  for (const task of state.running) if (isMine(state, task)) busy += 1
+  for (const task of state.starting.values()) if (isMine(state, task)) busy += 1
+  for (const orphan of state.orphans.values()) if (isMine(state, orphan)) busy += 1
+  return busy
 }
 
 /** A run still ending whose task is gone (removed): it holds a slot, and its SIGKILL is still owed. */
 export interface Orphan {
   task: string
+  /** The node it runs on (null: outside a cluster). */
+  node: string | null
   pid: number
   cause: KillCause
   killAt: number | null

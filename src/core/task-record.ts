@@ -14,12 +14,12 @@ export const RECENT_DURATIONS = 10
 export const NO_DURATIONS: readonly number[] = Object.freeze([])
 
 /** The fields of a task that keep their default until it first runs, fails or is bumped. */
-type Extras = Pick<Task, 'bumped' | 'consecutiveFailures' | 'retryStep' | 'attempts' | 'lastExitCode' | 'lastOutcome' | 'pid' | 'pidStart' | 'runStartedAt' | 'rearm' | 'peakMemory' | 'stopping' | 'durations' | 'missed' | 'atRisk' | 'slotAt' | 'slotQueued' | 'cycleSince' | 'lastSuccessAt' | 'awaiting' | 'trigger'>
+type Extras = Pick<Task, 'bumped' | 'consecutiveFailures' | 'retryStep' | 'attempts' | 'lastExitCode' | 'lastOutcome' | 'pid' | 'pidStart' | 'runStartedAt' | 'rearm' | 'peakMemory' | 'stopping' | 'durations' | 'missed' | 'atRisk' | 'slotAt' | 'slotQueued' | 'cycleSince' | 'lastSuccessAt' | 'awaiting' | 'trigger' | 'node' | 'claimed'>
 
 const NO_EXTRAS: Readonly<Extras> = Object.freeze({
   bumped: false, consecutiveFailures: 0, retryStep: 0, attempts: 0, lastExitCode: null, lastOutcome: null, pid: null,
   pidStart: null, runStartedAt: null, rearm: false, peakMemory: null, stopping: null, durations: NO_DURATIONS, missed: false, atRisk: false,
-  slotAt: null, slotQueued: null, cycleSince: 0, lastSuccessAt: 0, awaiting: false, trigger: null,
+  slotAt: null, slotQueued: null, cycleSince: 0, lastSuccessAt: 0, awaiting: false, trigger: null, node: null, claimed: false,
 })
 
 /** The record of a task just added: scheduled, never run. */
@@ -60,6 +60,8 @@ export function recordOf(task: Task): TaskRecord {
     lastSuccessAt: task.lastSuccessAt,
     awaiting: task.awaiting,
     trigger: task.trigger,
+    node: task.node,
+    claimed: task.claimed,
   }
 }
 
@@ -91,6 +93,8 @@ export function fromRecord(r: TaskRecord, spec: TaskSpec): Task {
   task.lastSuccessAt = r.lastSuccessAt
   task.awaiting = r.awaiting
   task.trigger = r.trigger
+  task.node = r.node
+  task.claimed = r.claimed
   return task
 }
 
@@ -168,6 +172,10 @@ class LiveTask implements Task {
   set awaiting(value: boolean) { this.change('awaiting', value) }
   get trigger(): Trigger | null { return this.more.trigger }
   set trigger(value: Trigger | null) { this.change('trigger', value) }
+  get node(): string | null { return this.more.node }
+  set node(value: string | null) { this.change('node', value) }
+  get claimed(): boolean { return this.more.claimed }
+  set claimed(value: boolean) { this.change('claimed', value) }
 
   toJSON(): TaskRecord {
     return recordOf(this)
@@ -249,7 +257,13 @@ export function applyEvent(task: TaskRecord, event: TaskEvent): void {
       task.priority = event.to
       if (event.reason === 'deadline') task.bumped = true
       return
+    case 'run.claimed':
+      task.node = event.node
+      task.claimed = true
+      return
     case 'run.started':
+      task.claimed = false
+      if (event.node !== undefined) task.node = event.node
       task.state = 'running'
       task.pid = event.pid
       task.pidStart = event.pidStart
@@ -265,6 +279,7 @@ export function applyEvent(task: TaskRecord, event: TaskEvent): void {
     case 'run.exited':
       // The exit of an older run (a task of the same name since removed and added again) is not this task's.
       if (event.pid !== task.pid) return
+      task.claimed = false
       task.pid = null
       task.pidStart = null
       task.runStartedAt = null

@@ -64,6 +64,8 @@ export interface TaskSpec {
   manual: boolean
   /** Tasks that must each have succeeded since this task's cycle began before it is due. */
   after: string[]
+  /** Nodes of a cluster it may run on (`--node`); empty: any. */
+  nodes: string[]
   /** Tasks made due when a run of this one succeeds. */
   onSuccess: string[]
   /** Tasks made due when this one fails for good or misses its deadline; null: the daemon's default. */
@@ -138,6 +140,10 @@ export interface Task {
   awaiting: boolean
   /** What made its current cycle due, if a trigger did: the runs see it in their environment. */
   trigger: Trigger | null
+  /** The node its current run (or claim) is on, else the node of its last run; null: never ran. */
+  node: string | null
+  /** A node of a cluster claimed its start (`run.claimed`), and has not reported it yet. */
+  claimed: boolean
   /** Position in the ready heap and the timer heap (-1 when absent); owned by the heaps. */
   readyPos: number
   timerPos: number
@@ -175,8 +181,16 @@ export type TaskEvent =
   /** Its cycle ends without a run: prerequisite `after` will not succeed in it (`reason` says why). */
   | (EventBase & { type: 'task.skipped'; after: string; reason: SkipReason })
   | (EventBase & { type: 'task.priority'; from: Priority; to: Priority; reason: 'deadline' | 'failures' })
-  /** `slot`: for a cron task's first run of a cycle, its next slot after the start (null: none). */
-  | (EventBase & { type: 'run.started'; pid: number; attempt: number; pidStart: string | null; slot?: string | null })
+  /**
+   * A node of a cluster takes the task's next start: committed before the process starts, so no other
+   * node can start it too (the log's order decides between two claims).
+   */
+  | (EventBase & { type: 'run.claimed'; node: string })
+  /**
+   * `slot`: for a cron task's first run of a cycle, its next slot after the start (null: none). `node`:
+   * where it runs (absent in events written before nodes were recorded).
+   */
+  | (EventBase & { type: 'run.started'; pid: number; attempt: number; pidStart: string | null; slot?: string | null; node?: string })
   /**
    * The supervisor ends a run: `signal` sent to its process group now (null: none, only the cause
    * changed: a user stopped a run that was timing out); SIGKILL follows at `killAt` if it is still
@@ -224,7 +238,7 @@ export type NewEvent = TaskEvent extends infer E ? (E extends TaskEvent ? Omit<E
 /** Every event type, for the places that name them (webhook filters): the union's own list. */
 export const EVENT_TYPES = [
   'task.added', 'task.updated', 'task.removed', 'task.due', 'task.priority', 'task.triggered', 'task.awaiting', 'task.skipped',
-  'run.started', 'run.stopping', 'run.exited', 'task.retrying', 'task.scheduled', 'task.succeeded', 'task.failed', 'task.stopped',
+  'run.claimed', 'run.started', 'run.stopping', 'run.exited', 'task.retrying', 'task.scheduled', 'task.succeeded', 'task.failed', 'task.stopped',
   'task.expired', 'task.at-risk', 'task.deadline-missed', 'task.slot-overlap', 'task.slot-missed',
 ] as const satisfies readonly TaskEvent['type'][]
 // A type left out of the list above fails to compile here.

@@ -19,6 +19,10 @@ export interface TaskView {
   lastExitCode: number | null
   lastOutcome: Outcome | null
   pid: number | null
+  /** The node its run (or claim) is on, else the node of its last run; null: it never ran. */
+  node: string | null
+  /** The nodes it may run on (empty: any). */
+  nodes: string[]
   waitingReason: string | null
   script: string
   args: string[]
@@ -89,6 +93,8 @@ export function taskView(task: Task, waitingReason: string | null, times: TaskTi
     lastExitCode: task.lastExitCode,
     lastOutcome: task.lastOutcome,
     pid: task.pid,
+    node: task.node,
+    nodes: spec.nodes,
     waitingReason,
     script: spec.script,
     args: spec.args,

@@ -1,6 +1,6 @@
 // Boot beside a launcher that kept runs: which runs the new daemon re-adopts, which exits it records,
 // and what is left to the at-least-once path (runs recorded as running that nobody kept).
-import type { State } from '../core/state.js'
+import { isMine, myRuns, type State } from '../core/state.js'
 import { runKey, type LaunchExit, type RunInfo } from './launcher-protocol.js'
 
 export interface AdoptionPlan {
@@ -27,7 +27,7 @@ const sameRun = (pid: number, pidStart: string | null, other: { pid: number; pid
 export function planAdoption(state: State, kept: { runs: readonly RunInfo[]; exits: readonly LaunchExit[] }): AdoptionPlan {
   const plan: AdoptionPlan = { keep: [], adopt: [], unrecorded: [], exits: [], unrecordedExits: [], orphans: [], stale: [] }
   const claimed = new Set<string>()
-  for (const task of state.running) {
+  for (const task of myRuns(state)) {
     const { pid, pidStart } = task
     if (pid === null) continue
     const run = kept.runs.find((r) => r.task === task.spec.name && sameRun(pid, pidStart, r))
@@ -39,7 +39,12 @@ export function planAdoption(state: State, kept: { runs: readonly RunInfo[]; exi
     claimed.add(runKey((run ?? exit)?.pid ?? pid, (run ?? exit)?.pidStart ?? null))
   }
   // A run started but never recorded belongs to its task if that task still waits to start (ready).
-  const startable = (name: string): boolean => state.tasks.get(name)?.state === 'ready' && !plan.keep.includes(name)
+  // In a cluster, only if the claim of it in the log is still this node's (it was not lost meanwhile).
+  const startable = (name: string): boolean => {
+    const task = state.tasks.get(name)
+    if (task?.state !== 'ready' || plan.keep.includes(name)) return false
+    return !state.config.shared || (task.claimed && isMine(state, task))
+  }
   for (const run of kept.runs) {
     if (claimed.has(runKey(run.pid, run.pidStart))) continue
     if (startable(run.task)) {

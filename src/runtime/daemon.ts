@@ -21,6 +21,9 @@ import { TokenRegistry } from '../api/tokens.js'
 import { attachWebSocket } from '../api/ws-server.js'
 import { LevelStore } from '../store/level-store.js'
 import { PgStore } from '../store/pg-store.js'
+import { isShared } from '../store/store.js'
+import { VERSION } from '../api/daemon-info.js'
+import { Membership } from './cluster.js'
 import type { Store } from '../store/store.js'
 import { Dispatcher } from './dispatcher.js'
 import { prepareHome, type HomePaths } from './home.js'
@@ -73,7 +76,7 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
   if (settings.store !== null && (await socketAnswers(options.home.socket))) {
     throw new DomainError('conflict', `another daemon is already running on ${options.home.root}`)
   }
-  const store: Store = settings.store === null ? await LevelStore.open(options.home.db) : await PgStore.open(settings.store)
+  const store: Store = settings.store === null ? await LevelStore.open(options.home.db) : await PgStore.open(settings.store, { node: settings.node })
   const closers: (() => Promise<void>)[] = [() => store.close()]
   try {
     // The launcher that kept this home's runs, or a new one (started now, while this process is small:
@@ -83,9 +86,10 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
     const kept = (await spawner.attach?.()) ?? { runs: [], exits: [] }
     // A boot that fails from here on leaves the runs to the launcher, for the next daemon.
     closers.push(async () => spawner.detach?.())
-    const state = createState(coreConfig(settings))
-    state.seq = store.lastSeq
+    const state = createState(coreConfig(settings, isShared(store)))
     await store.forEachTask((task) => restore(state, task))
+    // After the records: a shared store reads them and the head they stand at in one snapshot.
+    state.seq = store.lastSeq
     const adoption = planAdoption(state, kept)
     // Runs a crashed daemon left behind that nobody kept end before anything starts again, so no task
     // runs twice at once; the kept ones go on.
@@ -100,6 +104,15 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
       logPolicy, historyKeep: settings.historyKeep, unknownDurationMs: settings.defaultExpectMs,
     })
     supervisor.hold()
+    let membership: Membership | null = null
+    if (isShared(store)) {
+      // Told of every commit, by any node; the tick also reads the head now and then.
+      await store.onAdvance(() => void supervisor.dispatcher.follow().then((n) => n > 0 && supervisor.kick(), () => undefined))
+      membership = new Membership(store, supervisor, { node: settings.node, timeoutMs: settings.nodeTimeoutMs, version: VERSION })
+      await membership.start()
+      const joined = membership
+      closers.unshift(() => joined.close())
+    }
     await supervisor.request({ type: 'boot', now: clock.now(), keep: adoption.keep })
     await readopt(supervisor, spawner, adoption)
     supervisor.release()
@@ -112,6 +125,14 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
       supervisor, store, settings, limits, totalMemory, clock, home: options.home.root, startedAt: clock.now(),
       tokens: await TokenRegistry.load(store),
       shutdown: (keepRunning = false) => void stop(keepRunning),
+    }
+    if (membership !== null) {
+      const joined = membership
+      ctx.nodes = () => joined.nodes()
+      // Tokens are shared: one created or revoked on another node holds here within a second or so.
+      const tokenRefresh = setInterval(() => void ctx.tokens.refresh().catch(() => undefined), TOKEN_REFRESH_MS)
+      tokenRefresh.unref()
+      closers.unshift(async () => clearInterval(tokenRefresh))
     }
     if (options.ecosystem !== undefined) {
       const { tasks, baseDir } = options.ecosystem
@@ -166,7 +187,7 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
       Object.assign(logPolicy, { maxBytes: next.logMaxBytes, keep: next.logFiles })
       Object.assign(supervisor.options, { killTimeoutMs: next.killTimeoutMs, historyKeep: next.historyKeep, unknownDurationMs: next.defaultExpectMs })
       await supervisor.dispatcher.serial(async () => {
-        reconfigure(state, coreConfig(next))
+        reconfigure(state, coreConfig(next, state.config.shared))
       })
       await notifier.configure(next.notify)
       ticker.setTick(next.tickMs)
@@ -197,12 +218,15 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
 }
 
 /** The core's part of the settings: at start and on every reload. */
-function coreConfig(settings: DaemonSettings): CoreConfig {
+function coreConfig(settings: DaemonSettings, shared: boolean): CoreConfig {
   return {
     urgencyMs: settings.urgencyMs, backoff: settings.backoff, stableMs: settings.stableMs, killTimeoutMs: settings.killTimeoutMs,
-    defaultOnFailure: settings.defaultOnFailure,
+    defaultOnFailure: settings.defaultOnFailure, node: settings.node, shared,
   }
 }
+
+/** How often a cluster node reads the tokens again. */
+const TOKEN_REFRESH_MS = 1000
 
 /** Whether something accepts connections on this Unix socket (a daemon of this home). */
 function socketAnswers(path: string): Promise<boolean> {

@@ -7,7 +7,7 @@ import { touchedBy } from '../core/workflow.js'
 import type { State } from '../core/state.js'
 import { applyEvent, newRecord, recordOf } from '../core/task-record.js'
 import type { NewEvent, TaskEvent } from '../core/types.js'
-import type { Store, StoredTask } from '../store/store.js'
+import { isShared, LogConflict, type Store, type StoredTask } from '../store/store.js'
 
 const noop = (): void => undefined
 
@@ -73,6 +73,22 @@ export function minimalEvents(state: State, action: Action, error: unknown): New
 /** Carries out effects (signals a run, nothing else: spawns are planned by the tick). */
 export type Executor = (effects: readonly Effect[]) => void
 
+/**
+ * How many times a decision is made again because other nodes kept committing first; past it the
+ * action fails (a `conflict`), changing nothing. Each try reads the log on first, so this is only
+ * reached under a storm of writes.
+ */
+const MOST_TRIES = 100
+
+/** Events read at a time when following a shared log. */
+const FOLLOW_PAGE = 5000
+
+/** A conflict that outlasted every try, as a refusal that names it; other errors as they are. */
+function conflictError(error: unknown): unknown {
+  if (!(error instanceof LogConflict)) return error
+  return new DomainError('conflict', `the shared log kept moving: other nodes committed first ${MOST_TRIES} times; nothing was changed, try again`, { cause: error })
+}
+
 export class Dispatcher {
   private tail: Promise<unknown> = Promise.resolve()
   private readonly listeners = new Set<EventListener>()
@@ -84,11 +100,20 @@ export class Dispatcher {
   executor: Executor = () => undefined
   /** Set while writes fail (the last one failed), cleared by the next write that lands. */
   degraded: Degraded | null = null
+  /**
+   * Told the events other nodes wrote, once applied (a cluster): what they decided about this node's
+   * runs (signals, runs moved away from a lost node) is carried out by it.
+   */
+  onFollowed: (events: readonly TaskEvent[]) => void = () => undefined
+  /** Whether other daemons write the same log (a cluster): then every write is checked against its head. */
+  readonly shared: boolean
 
   constructor(
     readonly state: State,
     private readonly store: Store,
-  ) {}
+  ) {
+    this.shared = isShared(store)
+  }
 
   /** Run `job` after every job queued before it, alone. */
   serial<T>(job: () => Promise<T>): Promise<T> {
@@ -107,16 +132,52 @@ export class Dispatcher {
    * thrown before anything is written. Only call from inside `serial`.
    */
   async handle(action: Action): Promise<Decision & { logged: TaskEvent[] }> {
-    const decision = decide(this.state, action)
-    let logged: TaskEvent[]
-    try {
-      logged = await this.log(this.stamp(decision.events, action.now))
-    } catch (error) {
-      // The caller may still need to act on what was decided (see `unloggedDecision`).
-      throw Object.assign(error as Error, { decision })
+    for (let tries = 1; ; tries += 1) {
+      const decision = decide(this.state, action)
+      let logged: TaskEvent[]
+      try {
+        logged = await this.log(this.stamp(decision.events, action.now))
+      } catch (error) {
+        // Another node wrote first: read what it wrote, and decide again on the log as it now is.
+        if (error instanceof LogConflict && tries < MOST_TRIES) {
+          await this.catchUp()
+          continue
+        }
+        // The caller may still need to act on what was decided (see `unloggedDecision`).
+        throw Object.assign(conflictError(error) as Error, { decision })
+      }
+      this.carryOut(decision.effects)
+      return { ...decision, logged }
     }
-    this.carryOut(decision.effects)
-    return { ...decision, logged }
+  }
+
+  /**
+   * Read and apply what other nodes wrote since this daemon's state (a shared log; a no-op otherwise).
+   * Listeners see their events as they see this daemon's own. Only call from inside `serial`.
+   */
+  async catchUp(): Promise<number> {
+    if (!isShared(this.store)) return 0
+    const store = this.store
+    // Everything up to the head read first is committed: read up to it, page by page.
+    const head = await store.head()
+    let applied = 0
+    while (this.state.seq < head) {
+      const events = await store.eventsAfter(this.state.seq, FOLLOW_PAGE)
+      const page = events.filter((event) => event.seq <= head)
+      if (page.length === 0) break
+      this.apply(page)
+      this.onFollowed(page)
+      applied += page.length
+    }
+    // Seqs the log skipped (a migrated log's gaps, events deleted by retention): the head is where it stands.
+    this.state.seq = Math.max(this.state.seq, head)
+    store.advanceTo(this.state.seq)
+    return applied
+  }
+
+  /** Follow the shared log now (another node committed). */
+  follow(): Promise<number> {
+    return this.serial(() => this.catchUp())
   }
 
   private carryOut(effects: readonly Effect[]): void {
@@ -159,6 +220,17 @@ export class Dispatcher {
 
   /** A start or exit is never left out: one whose `decide` throws is logged in its minimal form. */
   private async handleIndependent(actions: readonly Action[]): Promise<TaskEvent[]> {
+    for (let tries = 1; ; tries += 1) {
+      try {
+        return await this.handleRound(actions)
+      } catch (error) {
+        if (!(error instanceof LogConflict) || tries >= MOST_TRIES) throw conflictError(error)
+        await this.catchUp()
+      }
+    }
+  }
+
+  private async handleRound(actions: readonly Action[]): Promise<TaskEvent[]> {
     const stamped: TaskEvent[] = []
     const effects: Effect[] = []
     let seq = this.nextSeq()
@@ -184,8 +256,9 @@ export class Dispatcher {
     if (logged.length === 0) return logged
     const { puts, removed } = this.records(logged)
     try {
-      await this.store.commit(logged, puts, removed)
+      await this.store.commit(logged, puts, removed, this.shared ? this.state.seq : undefined)
     } catch (error) {
+      if (error instanceof LogConflict) throw error
       const problem = `writing to the task database failed: ${messageOf(error)}`
       this.degraded = { since: this.degraded?.since ?? logged[0]?.time ?? new Date(0).toISOString(), problem }
       throw new DomainError('internal', `store: ${problem}; nothing was changed`, { cause: error })
@@ -193,6 +266,12 @@ export class Dispatcher {
     this.degraded = null
     // Written: from here on nothing may throw, or the caller would think the write failed and log
     // these events a second time.
+    this.apply(logged)
+    return logged
+  }
+
+  /** Logged events (this daemon's, or other nodes'), reduced into the state and told to listeners. */
+  private apply(logged: readonly TaskEvent[]): void {
     try {
       for (const event of logged) reduce(this.state, event)
     } catch (error) {
@@ -205,7 +284,6 @@ export class Dispatcher {
         process.emitWarning(`an event listener failed: ${messageOf(error)}`)
       }
     }
-    return logged
   }
 
   /** Retention: delete the oldest events beyond `keep`, a chunk at a time, between other work. */
@@ -224,7 +302,8 @@ export class Dispatcher {
   }
 
   private nextSeq(): number {
-    return Math.max(this.state.seq, this.store.lastSeq) + 1
+    // A shared log's next seq is the one after its head, which a write checks is still this state's.
+    return (this.shared ? this.state.seq : Math.max(this.state.seq, this.store.lastSeq)) + 1
   }
 
   private stamp(events: NewEvent[], now: number): TaskEvent[] {

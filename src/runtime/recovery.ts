@@ -1,5 +1,5 @@
 // Boot after a crash: end what the dead daemon left running, before anything starts again.
-import type { State } from '../core/state.js'
+import { myRuns, type State } from '../core/state.js'
 import { processStartTime, strayGroups } from './proc.js'
 import type { Spawner } from './ports.js'
 
@@ -10,7 +10,7 @@ import type { Spawner } from './ports.js'
  */
 export function leftoverGroups(state: State, home: string, spare: ReadonlySet<number> = new Set()): Set<number> {
   const groups = strayGroups(home)
-  for (const task of state.running) {
+  for (const task of myRuns(state)) {
     if (task.pid !== null && task.pidStart !== null && processStartTime(task.pid) === task.pidStart) groups.add(task.pid)
   }
   // Runs a launcher kept (and what they started in their cgroups) are re-adopted, not ended.

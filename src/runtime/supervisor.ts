@@ -5,9 +5,9 @@ import type { Action, KillCause } from '../core/actions.js'
 import { memoryNeed, type Blocked, type Limits, type Resources } from '../core/admission.js'
 import type { Decision } from '../core/decide.js'
 import { plan } from '../core/planner.js'
-import { launching, nextEventAt, type State } from '../core/state.js'
+import { isMine, launching, myRuns, nextEventAt, type State } from '../core/state.js'
 import { plainSpec } from '../core/compact.js'
-import type { Task, TaskSpec } from '../core/types.js'
+import type { Task, TaskEvent, TaskSpec } from '../core/types.js'
 import { unloggedDecision, type Degraded, type Dispatcher } from './dispatcher.js'
 import { fingerprint } from './fingerprint.js'
 import { DEFAULT_LOG_POLICY, logSize, type LogPolicy } from './log-files.js'
@@ -80,6 +80,13 @@ export class Supervisor {
   private readonly results: RunResults
   /** After a clock write failed, when to try the next (not every tick: each try may reopen the store). */
   private clockRetryAt = -Infinity
+  /**
+   * The runs this daemon's launcher holds, pid to task name, from their start until their exit is
+   * reported. In a cluster, the only runs it signals: a pid in the log may be another node's.
+   */
+  private readonly local = new Map<number, string>()
+  /** Reads the shared log on now and then, should a notification of another node's commit be lost. */
+  private readonly follower = new Periodic('log follow')
 
   constructor(
     readonly dispatcher: Dispatcher,
@@ -90,9 +97,11 @@ export class Supervisor {
     this.watch = new ResourceWatch(ports.probe, ports.monitor, () => ({
       time: new Date(ports.clock.now()).toISOString(), limits: options.limits, degraded: this.degraded,
     }))
-    // Every decision's effects, whichever way it reached the log, end here.
-    dispatcher.executor = (effects) => this.signals.execute(effects)
+    // Every decision's effects, whichever way it reached the log, end here. In a cluster only this
+    // node's runs are signalled here; the node a run is on carries out what others decide (followed).
+    dispatcher.executor = (effects) => this.signals.execute(dispatcher.shared ? effects.filter((e) => e.type !== 'signal' || this.local.get(e.pid) === e.task) : effects)
     dispatcher.subscribe((events) => this.signals.onLogged(events))
+    dispatcher.onFollowed = (events) => this.followed(events)
     this.results = new RunResults(dispatcher, options, (action) => {
       // Logged: the state no longer names the pid.
       if (action.type === 'exited' && action.pid !== null) this.signals.exitLogged(action.pid)
@@ -101,6 +110,35 @@ export class Supervisor {
 
   get state(): State {
     return this.dispatcher.state
+  }
+
+  /**
+   * Events other nodes wrote: a signal they decided for a run on this node is sent; a run of this
+   * node that they recorded as ended (this node was lost, the run moved) is fenced: ended at once, and
+   * its exit, when it comes, is not recorded (the core drops it: the run is not this node's by the log).
+   */
+  private followed(events: readonly TaskEvent[]): void {
+    for (const event of events) {
+      if (event.type === 'run.stopping' && event.signal !== null && this.local.get(event.pid) === event.task) {
+        this.signals.execute([{ type: 'signal', task: event.task, pid: event.pid, signal: event.signal }])
+      } else if (event.type === 'run.exited' && event.pid !== null && this.local.get(event.pid) === event.task) {
+        process.emitWarning(`run ${event.pid} of "${event.task}" was moved off this node (${event.cause ?? 'recorded as ended by another node'}): ending it`)
+        this.signals.execute([{ type: 'signal', task: event.task, pid: event.pid, signal: 'SIGKILL' }])
+      }
+    }
+    if (events.length > 0) this.kick()
+  }
+
+  /** This node's runs (in a cluster, those on its node). */
+  private mine(): Set<Task> {
+    return this.dispatcher.shared ? new Set(myRuns(this.state)) : this.state.running
+  }
+
+  /** Whether this node still has runs, starts or runs being ended (in a cluster, its own only). */
+  private busyHere(): boolean {
+    const state = this.state
+    if (!this.dispatcher.shared) return state.running.size > 0 || state.orphans.size > 0 || state.starting.size > 0
+    return this.mine().size > 0 || [...state.orphans.values()].some((o) => isMine(state, o)) || [...state.starting.values()].some((t) => isMine(state, t))
   }
 
   /** The launcher's pid and how runs are contained, for `ctl info`. */
@@ -209,6 +247,7 @@ export class Supervisor {
     if (this.stopping || this.holding) return
     const now = this.ports.clock.now()
     this.sampler.maybe(now, this.sampleEvery(), () => this.sampleNow())
+    if (this.dispatcher.shared) this.follower.maybe(now, FOLLOW_EVERY_MS, async () => void (await this.dispatcher.follow()))
     if (this.state.running.size > 0) this.measurer.maybe(now, this.options.monitorEveryMs, () => this.measure())
     this.compactor.maybe(now, this.options.compactEveryMs, async () => void (await this.dispatcher.compact(this.options.historyKeep)))
     this.assessor.maybe(now, this.options.assessEveryMs, () => this.assess(now))
@@ -246,6 +285,10 @@ export class Supervisor {
       const planned = plan(this.state, this.watch.forAdmission(), this.options.limits)
       this.blocked = planned.blocked
       this.onPlanned?.(planned.blocked)
+      if (this.dispatcher.shared) {
+        if (planned.effects.length > 0) await this.claimAndStart()
+        return
+      }
       for (const effect of planned.effects) {
         if (effect.type === 'preempt') {
           await this.preempt(effect.task, effect.for)
@@ -257,6 +300,30 @@ export class Supervisor {
         this.results.track(this.spawn(task).then((action) => this.results.record(action)))
       }
     })
+  }
+
+  /**
+   * A cluster node's starts: what it may start is claimed in the shared log first (the core plans
+   * again on the log as committed), and only the claims that committed are started. If the claim
+   * cannot be written, nothing starts; the next tick tries again. Only call from inside `serial`.
+   */
+  private async claimAndStart(): Promise<void> {
+    let claimed: Decision
+    try {
+      claimed = await this.dispatcher.handle({ type: 'claim', now: this.ports.clock.now(), resources: this.watch.forAdmission(), limits: this.options.limits })
+    } catch (error) {
+      if (this.degraded === null) process.emitWarning(`claiming due tasks failed: ${(error as Error).message}`)
+      return
+    }
+    for (const effect of claimed.effects) {
+      if (effect.type === 'preempt') {
+        await this.preempt(effect.task, effect.for)
+        continue
+      }
+      const task = this.state.tasks.get(effect.task)
+      if (effect.type !== 'spawn' || task === undefined || this.state.starting.get(effect.task) !== task || !isMine(this.state, task)) continue
+      this.results.track(this.spawn(task).then((action) => this.results.record(action)))
+    }
   }
 
   /**
@@ -283,6 +350,7 @@ export class Supervisor {
       }
     }
     this.watch.promise(memoryNeed(task, this.options.limits))
+    if (!this.signals.hasExited(result.pid)) this.local.set(result.pid, name)
     return { type: 'started', now, name, pid: result.pid, pidStart: result.pidStart }
   }
 
@@ -290,6 +358,7 @@ export class Supervisor {
   private onExit(name: string, status: ExitStatus, errStart: number): void {
     const { pid } = status
     this.signals.exitReported(pid)
+    this.local.delete(pid)
     // What only the runtime saw; a kill the supervisor decided, the core knows the cause of.
     const cause: KillCause | null = status.interrupted === true ? 'shutdown' : this.signals.unloggedCause(pid) ?? (status.oom === true ? 'memory' : null)
     const usage = this.watch.ended(name, pid)
@@ -327,6 +396,7 @@ export class Supervisor {
 
   /** Watch again a run a launcher kept while no daemon was there (its start is recorded). */
   adopt(run: RunInfo): void {
+    this.local.set(run.pid, run.task)
     const errStart = logSize(this.options.logDir, run.task, 'err')
     this.ports.spawner.adopt?.(run, (status) => this.onExit(run.task, status, errStart))
   }
@@ -352,7 +422,7 @@ export class Supervisor {
    * their memory limits (no cgroups), the samples of limited runs go to the core, which ends a run over.
    */
   private async measure(): Promise<void> {
-    const limited = await this.watch.measure(this.state.running)
+    const limited = await this.watch.measure(this.mine())
     if (limited.length === 0 || this.ports.spawner.kernelMemoryLimit === true || this.stopping) return
     const now = this.ports.clock.now()
     await this.request({ type: 'sampled', now, samples: limited }).catch((error: unknown) => {
@@ -382,7 +452,7 @@ export class Supervisor {
   private giveUpOnVanished(gone: Map<number, number>, now: number): void {
     const alive = this.ports.spawner.groupAlive?.bind(this.ports.spawner)
     if (alive === undefined) return
-    for (const task of this.state.running) {
+    for (const task of this.mine()) {
       // An exit already reported is on its way to the log: it is not lost, and not to be recorded twice.
       if (task.pid === null || this.signals.hasExited(task.pid) || alive(task.pid)) continue
       const since = gone.get(task.pid) ?? now
@@ -399,7 +469,7 @@ export class Supervisor {
   /** Start nothing more and wait until every start and exit reported so far is logged; leave runs running. */
   async leaveRunning(): Promise<void> {
     this.stopping = true
-    while (this.results.busy || this.state.starting.size > 0) await this.results.settledOrAfter(20)
+    while (this.results.busy || [...this.state.starting.values()].some((t) => isMine(this.state, t))) await this.results.settledOrAfter(20)
     await this.dispatcher.serial(async () => undefined)
   }
 
@@ -411,13 +481,13 @@ export class Supervisor {
   async stopAll(): Promise<void> {
     this.stopping = true
     const gone = new Map<number, number>()
-    while (this.state.running.size > 0 || this.state.orphans.size > 0 || this.results.busy || this.state.starting.size > 0) {
+    while (this.busyHere() || this.results.busy) {
       const now = this.ports.clock.now()
       // While the log refuses writes, asked again once a second, not on every turn.
       if (now >= this.clockRetryAt) {
         try {
           // Runs whose start was logged after the shutdown was decided are ended as soon as they show.
-          if ([...this.state.running].some((t) => t.pid !== null && t.stopping === null)) await this.request({ type: 'shutdown', now })
+          if ([...this.mine()].some((t) => t.pid !== null && t.stopping === null)) await this.request({ type: 'shutdown', now })
           const next = nextEventAt(this.state)
           if (next !== null && next <= now) await this.request({ type: 'clock', now })
         } catch (error) {
@@ -443,6 +513,9 @@ function peakOf(polled: number | undefined, counted: number | undefined): { peak
 }
 
 const CLOCK_RETRY_MS = 1000
+
+/** How often a cluster node reads the shared log's head, besides being told of commits. */
+const FOLLOW_EVERY_MS = 1000
 
 /** Uniform in [-1, 1]: the retry wait's jitter, drawn here so the core stays pure. */
 const jitter = (): number => Math.random() * 2 - 1

@@ -20,7 +20,7 @@ const SPEC_DEFAULTS = {
 const RECORD_DEFAULTS = {
   state: 'scheduled', bumped: false, consecutiveFailures: 0, retryStep: 0, attempts: 0, lastExitCode: null,
   lastOutcome: null, pid: null, pidStart: null, runStartedAt: null, rearm: false, peakMemory: null, stopping: null, missed: false, atRisk: false,
-  slotAt: null, slotQueued: null, cycleSince: 0, lastSuccessAt: 0, awaiting: false, trigger: null,
+  slotAt: null, slotQueued: null, cycleSince: 0, lastSuccessAt: 0, awaiting: false, trigger: null, node: null, claimed: false,
 } as const satisfies Partial<TaskRecord>
 
 const SPEC_KEYS = Object.keys(SPEC_DEFAULTS) as (keyof typeof SPEC_DEFAULTS)[]
@@ -47,6 +47,7 @@ export function specText(spec: TaskSpec): string {
   if (spec.args.length > 0) out += `,"args":${text(spec.args)}`
   if (hasKeys(spec.env)) out += `,"env":${text(spec.env)}`
   if (spec.after.length > 0) out += `,"after":${text(spec.after)}`
+  if (spec.nodes.length > 0) out += `,"nodes":${text(spec.nodes)}`
   if (spec.onSuccess.length > 0) out += `,"onSuccess":${text(spec.onSuccess)}`
   for (const key of SPEC_KEYS) if (spec[key] !== SPEC_DEFAULTS[key]) out += `,"${key}":${text(spec[key])}`
   return `${out},"digest":${quote(spec.digest)}}`
@@ -98,6 +99,7 @@ export function specFrom(raw: Json): TaskSpec {
     preemptible: r.preemptible ?? SPEC_DEFAULTS.preemptible,
     manual: r.manual ?? SPEC_DEFAULTS.manual,
     after: r.after ?? [],
+    nodes: r.nodes ?? [],
     onSuccess: r.onSuccess ?? [],
     onFailure: r.onFailure ?? SPEC_DEFAULTS.onFailure,
     priority: r.priority ?? SPEC_DEFAULTS.priority,
@@ -151,5 +153,8 @@ export function recordFrom(raw: Json): TaskRecord {
     lastSuccessAt: r.lastSuccessAt ?? RECORD_DEFAULTS.lastSuccessAt,
     awaiting: r.awaiting ?? RECORD_DEFAULTS.awaiting,
     trigger: r.trigger ?? RECORD_DEFAULTS.trigger,
+    // Not in records before cluster mode: its runs were this daemon's.
+    node: r.node ?? RECORD_DEFAULTS.node,
+    claimed: r.claimed ?? RECORD_DEFAULTS.claimed,
   }
 }

@@ -1,13 +1,15 @@
 // The PostgreSQL store: the same records and event texts as the LevelDB store (codec.ts), in tables;
-// one transaction per commit. One writer for now (a single daemon): cluster mode, with several daemons
-// writing one log, needs a gap-free read order and claims, which this does not yet provide.
+// one transaction per commit. Several daemons (the nodes of a cluster) share it: each commit takes the
+// log's head row (`FOR UPDATE`), checks that the head is still the seq its writer decided on, and
+// writes the next seqs: one total order, with no gaps a reader could skip (seq N+1 is only written
+// once N is committed), and a writer that decided on an older log is told (`LogConflict`) to re-read.
 import pg from 'pg'
 import { DomainError } from '../core/errors.js'
 import { countFailure, type ErrorGroup } from '../core/failures.js'
 import type { TaskEvent, TaskSpec } from '../core/types.js'
 import { eventText, recordText } from './codec.js'
 import { SCHEMA_VERSION, upgradeEvent, upgradeTask } from './schema.js'
-import type { HistoryQuery, Store, StoredTask, TokenRecord } from './store.js'
+import { LogConflict, type HistoryQuery, type NodeRow, type SharedLog, type Store, type StoredTask, type TokenRecord } from './store.js'
 
 /** The database schema's versions, applied in order on open; a database newer than this release is refused. */
 const MIGRATIONS: readonly string[] = [
@@ -18,6 +20,11 @@ const MIGRATIONS: readonly string[] = [
    CREATE TABLE supervisor_errors (key text PRIMARY KEY, grp text NOT NULL);
    CREATE TABLE supervisor_tokens (id text PRIMARY KEY, record text NOT NULL);
    CREATE TABLE supervisor_values (key text PRIMARY KEY, value text NOT NULL)`,
+  // 2: the nodes of a cluster; the log's head row always there (commits lock it).
+  `CREATE TABLE supervisor_nodes (name text PRIMARY KEY, epoch bigint NOT NULL, state text NOT NULL,
+     started timestamptz NOT NULL, last_seen timestamptz NOT NULL, info text NOT NULL);
+   INSERT INTO supervisor_meta (key, value) SELECT 'seq', jsonb_build_object('value', COALESCE((SELECT max(seq) FROM supervisor_events), 0))
+     ON CONFLICT (key) DO NOTHING`,
 ]
 
 type Json = Record<string, unknown>
@@ -26,42 +33,55 @@ type Json = Record<string, unknown>
 // hold one; JSON text escapes it. Keys that hold one (error groups' keys) are stored as JSON strings.
 const keyText = (key: string): string => JSON.stringify(key)
 
-/** Advisory lock keys: the schema's migrations, and the one daemon a database. */
+/** Advisory lock keys: the schema's migrations; a node's name (with the name's hash as second key). */
 const MIGRATION_LOCK = 727001
-const ONE_DAEMON_LOCK = 727002
+const NODE_NAME_LOCK = 727003
+
+/** The channel each commit notifies with its head seq: the other nodes read the log on from theirs. */
+const CHANNEL = 'supervisor_log'
 
 /** Rows at most in one INSERT: PostgreSQL takes 65535 parameters a statement. */
 const ROWS_PER_INSERT = 10_000
 
-export class PgStore implements Store {
+export interface PgStoreOptions {
+  /** This daemon's node name: held (an advisory lock on its own connection) for as long as the store is open. */
+  node?: string
+}
+
+export class PgStore implements Store, SharedLog {
+  readonly shared = true
   private seq = 0
-  private readonly errorGroups = new Map<string, ErrorGroup>()
   /** Commits one at a time, in order, as the LevelDB store's batches are. */
   private tail: Promise<unknown> = Promise.resolve()
+  private listener: pg.Client | null = null
+  private readonly advanceListeners = new Set<() => void>()
+  private closed = false
 
   private constructor(
     private readonly pool: pg.Pool,
-    /** The connection that holds the one-daemon lock for as long as the store is open. */
+    /** The connection that holds the node name's lock for as long as the store is open. */
     private readonly lock: pg.PoolClient,
+    private readonly url: string,
   ) {}
 
-  /** Connect, migrate the schema to this release's, and read the log's position and the error groups. */
-  static async open(url: string): Promise<PgStore> {
+  /**
+   * Connect, migrate the schema to this release's, take the node's name (a second live daemon of that
+   * name is refused), and read the log's position.
+   */
+  static async open(url: string, options: PgStoreOptions = {}): Promise<PgStore> {
     const pool = new pg.Pool({ connectionString: url, max: 4 })
     pool.on('error', () => undefined) // an idle client's error surfaces on the next query
     let lock: pg.PoolClient | null = null
     try {
       await migrate(pool)
-      // One daemon a database, until cluster mode: a second one would write the same seqs.
       lock = await pool.connect()
-      const held = (await lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [ONE_DAEMON_LOCK])).rows[0]?.ok === true
-      if (!held) throw new DomainError('conflict', `another daemon is already using ${redact(url)} (one daemon a database: several are not supported yet)`)
-      const store = new PgStore(pool, lock)
-      const last = await pool.query<{ seq: string | null }>(`SELECT GREATEST((SELECT max(seq) FROM supervisor_events), (SELECT (value->>'value')::bigint FROM supervisor_meta WHERE key = 'seq')) AS seq`)
-      store.seq = Number(last.rows[0]?.seq ?? 0)
-      for (const row of (await pool.query<{ key: string; grp: string }>('SELECT key, grp FROM supervisor_errors')).rows) {
-        store.errorGroups.set(JSON.parse(row.key) as string, JSON.parse(row.grp) as ErrorGroup)
+      if (options.node !== undefined) {
+        // Held by this connection: a daemon that dies loses it with its connection, so a restarted one takes over at once.
+        const held = (await lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [NODE_NAME_LOCK, options.node])).rows[0]?.ok === true
+        if (!held) throw new DomainError('conflict', `node "${options.node}" is already running on ${redact(url)} (another live daemon has that name: give this one another with --node)`)
       }
+      const store = new PgStore(pool, lock, url)
+      store.seq = await store.head()
       return store
     } catch (error) {
       lock?.release()
@@ -75,8 +95,63 @@ export class PgStore implements Store {
     return this.seq
   }
 
+  /** The events up to `seq` were read and applied by this daemon (it follows the log other nodes write). */
+  advanceTo(seq: number): void {
+    this.seq = Math.max(this.seq, seq)
+  }
+
+  /** The log's head: the seq of the last event committed by any node. */
+  async head(): Promise<number> {
+    const row = (await this.pool.query<{ seq: string | null }>(`SELECT (value->>'value')::bigint AS seq FROM supervisor_meta WHERE key = 'seq'`)).rows[0]
+    return Number(row?.seq ?? 0)
+  }
+
+  /** Called whenever another node (or this one) commits: LISTEN on the log's channel, from a connection of its own. */
+  async onAdvance(listener: () => void): Promise<void> {
+    this.advanceListeners.add(listener)
+    if (this.listener !== null) return
+    const client = new pg.Client({ connectionString: this.url })
+    client.on('error', () => undefined)
+    client.on('notification', () => {
+      for (const wake of this.advanceListeners) wake()
+    })
+    client.on('end', () => {
+      // A lost connection: the daemon's periodic read of the head still follows the log; listen again.
+      if (this.listener === client) this.listener = null
+      if (!this.closed) setTimeout(() => void this.relisten(), 1000).unref()
+    })
+    this.listener = client
+    await client.connect()
+    await client.query(`LISTEN ${CHANNEL}`)
+  }
+
+  private async relisten(): Promise<void> {
+    if (this.closed || this.listener !== null || this.advanceListeners.size === 0) return
+    const [first] = this.advanceListeners
+    if (first === undefined) return
+    this.advanceListeners.delete(first)
+    await this.onAdvance(first).catch(() => undefined)
+  }
+
+  /**
+   * Every task record, and the head they stand at, from one snapshot: a node boots from the records
+   * and then reads the log on from that head, so no event is applied twice or missed.
+   */
   async forEachTask(visit: (task: StoredTask) => void): Promise<void> {
-    for (const task of await this.loadTasks()) visit(task)
+    const client = await this.pool.connect()
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
+      const head = (await client.query<{ seq: string | null }>(`SELECT (value->>'value')::bigint AS seq FROM supervisor_meta WHERE key = 'seq'`)).rows[0]
+      const rows = (await client.query<{ record: string }>('SELECT record FROM supervisor_tasks ORDER BY name')).rows
+      await client.query('COMMIT')
+      this.seq = Number(head?.seq ?? 0)
+      for (const row of rows) visit(upgradeTask(JSON.parse(row.record) as Json).task)
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined)
+      throw error
+    } finally {
+      client.release()
+    }
   }
 
   async loadTasks(): Promise<StoredTask[]> {
@@ -84,26 +159,45 @@ export class PgStore implements Store {
     return rows.map((row) => upgradeTask(JSON.parse(row.record) as Json).task)
   }
 
-  commit(events: TaskEvent[], tasks: StoredTask[], removed: string[]): Promise<void> {
+  /**
+   * One transaction. `expected`: the seq the writer's state stands at; if another node committed since,
+   * nothing is written and `LogConflict` is thrown (the writer reads the log on and decides again).
+   */
+  commit(events: TaskEvent[], tasks: StoredTask[], removed: string[], expected?: number): Promise<void> {
     if (events.length === 0 && tasks.length === 0 && removed.length === 0) return Promise.resolve()
-    const done = this.tail.then(() => this.commitNow(events, tasks, removed))
+    const done = this.tail.then(() => this.commitNow(events, tasks, removed, expected))
     this.tail = done.catch(() => undefined)
     return done
   }
 
-  private async commitNow(events: TaskEvent[], tasks: StoredTask[], removed: string[]): Promise<void> {
+  private async commitNow(events: TaskEvent[], tasks: StoredTask[], removed: string[], expected: number | undefined): Promise<void> {
+    // The failure groups these events count into, read inside the transaction (other nodes count too).
+    const touched = new Set<string>()
+    const probe = { get: (): undefined => undefined, set: (key: string) => touched.add(key) }
+    for (const event of events) countFailure(probe, event)
     const changed = new Map<string, ErrorGroup>()
-    const groups = { get: (key: string) => changed.get(key) ?? this.errorGroups.get(key), set: (key: string, group: ErrorGroup) => changed.set(key, group) }
+    const current = new Map<string, ErrorGroup>()
+    const groups = { get: (key: string) => changed.get(key) ?? current.get(key), set: (key: string, group: ErrorGroup) => changed.set(key, group) }
     const specs = new Map<TaskSpec, string>()
     const eventRows: [number, string, string][] = []
     let seq = this.seq
     for (const event of events) {
       eventRows.push([event.seq, event.task, eventText(SCHEMA_VERSION, event, (spec, text) => void specs.set(spec, text))])
       seq = Math.max(seq, event.seq)
-      countFailure(groups, event)
     }
     const taskRows = tasks.map((task) => [task.spec.name, recordText(SCHEMA_VERSION, task, specs.get(task.spec))] as [string, string])
     await this.transaction(async (client) => {
+      // The head row, locked until commit: writers take turns, each after the one before it committed.
+      const head = Number((await client.query<{ seq: string }>(`SELECT (value->>'value')::bigint AS seq FROM supervisor_meta WHERE key = 'seq' FOR UPDATE`)).rows[0]?.seq ?? 0)
+      if (expected !== undefined && head !== expected) throw new LogConflict(expected, head)
+      if (events.length > 0 && (events[0] as TaskEvent).seq <= head) throw new LogConflict(expected ?? head, head)
+      if (touched.size > 0) {
+        const keys = [...touched].map(keyText)
+        for (const row of (await client.query<{ key: string; grp: string }>('SELECT key, grp FROM supervisor_errors WHERE key = ANY($1::text[])', [keys])).rows) {
+          current.set(JSON.parse(row.key) as string, JSON.parse(row.grp) as ErrorGroup)
+        }
+        for (const event of events) countFailure(groups, event)
+      }
       for (const rows of chunks(eventRows)) {
         await client.query(`INSERT INTO supervisor_events (seq, task, body) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[])`,
           [rows.map((r) => r[0]), rows.map((r) => r[1]), rows.map((r) => r[2])])
@@ -116,10 +210,12 @@ export class PgStore implements Store {
       for (const [key, group] of changed) {
         await client.query('INSERT INTO supervisor_errors (key, grp) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET grp = EXCLUDED.grp', [keyText(key), JSON.stringify(group)])
       }
-      await client.query(`INSERT INTO supervisor_meta (key, value) VALUES ('seq', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, [{ value: seq }])
+      if (seq > head) {
+        await client.query(`UPDATE supervisor_meta SET value = $1 WHERE key = 'seq'`, [{ value: seq }])
+        await client.query('SELECT pg_notify($1, $2)', [CHANNEL, String(seq)])
+      }
     })
-    this.seq = seq
-    for (const [key, group] of changed) this.errorGroups.set(key, group)
+    this.seq = Math.max(this.seq, seq)
   }
 
   async history(query: HistoryQuery): Promise<TaskEvent[]> {
@@ -151,12 +247,45 @@ export class PgStore implements Store {
       await client.query('DELETE FROM supervisor_errors')
       for (const [key, group] of groups) await client.query('INSERT INTO supervisor_errors (key, grp) VALUES ($1, $2)', [keyText(key), JSON.stringify(group)])
     })
-    this.errorGroups.clear()
-    for (const [key, group] of groups) this.errorGroups.set(key, group)
   }
 
   async errors(): Promise<ErrorGroup[]> {
-    return [...this.errorGroups.values()]
+    return (await this.pool.query<{ grp: string }>('SELECT grp FROM supervisor_errors ORDER BY key')).rows.map((row) => JSON.parse(row.grp) as ErrorGroup)
+  }
+
+  /** This node joins (or, restarted, takes over its name): a new epoch, alive; returns the epoch. */
+  async registerNode(name: string, info: unknown): Promise<number> {
+    const row = (await this.pool.query<{ epoch: string }>(`INSERT INTO supervisor_nodes (name, epoch, state, started, last_seen, info)
+      VALUES ($1, 1, 'alive', now(), now(), $2)
+      ON CONFLICT (name) DO UPDATE SET epoch = supervisor_nodes.epoch + 1, state = 'alive', started = now(), last_seen = now(), info = EXCLUDED.info
+      RETURNING epoch`, [name, JSON.stringify(info)])).rows[0]
+    return Number(row?.epoch ?? 0)
+  }
+
+  /** This node is alive: false if it was declared lost meanwhile (its row no longer says this epoch is alive). */
+  async heartbeat(name: string, epoch: number, info: unknown): Promise<boolean> {
+    const result = await this.pool.query(`UPDATE supervisor_nodes SET last_seen = now(), info = $3 WHERE name = $1 AND epoch = $2 AND state = 'alive'`,
+      [name, epoch, JSON.stringify(info)])
+    return (result.rowCount ?? 0) > 0
+  }
+
+  /**
+   * Nodes silent for longer than `timeoutMs` (by the database's clock, so no two hosts' clocks are
+   * compared) are marked lost; returns every lost node with how long it has been silent.
+   */
+  async lostNodes(timeoutMs: number): Promise<{ name: string; silentMs: number }[]> {
+    await this.pool.query(`UPDATE supervisor_nodes SET state = 'lost' WHERE state = 'alive' AND last_seen < now() - make_interval(secs => $1::double precision / 1000)`, [timeoutMs])
+    return (await this.pool.query<{ name: string; silent: string }>(`SELECT name, (extract(epoch FROM now() - last_seen) * 1000)::bigint AS silent FROM supervisor_nodes WHERE state = 'lost'`))
+      .rows.map((row) => ({ name: row.name, silentMs: Number(row.silent) }))
+  }
+
+  async nodes(): Promise<NodeRow[]> {
+    const rows = (await this.pool.query<{ name: string; epoch: string; state: string; started: Date; last_seen: Date; info: string; silent: string }>(
+      `SELECT name, epoch, state, started, last_seen, info, (extract(epoch FROM now() - last_seen) * 1000)::bigint AS silent FROM supervisor_nodes ORDER BY name`)).rows
+    return rows.map((row) => ({
+      name: row.name, state: row.state === 'alive' ? 'alive' : 'lost', epoch: Number(row.epoch), startedAt: row.started.toISOString(),
+      lastSeen: row.last_seen.toISOString(), silentMs: Number(row.silent), info: JSON.parse(row.info) as Record<string, unknown>,
+    }))
   }
 
   async tokens(): Promise<TokenRecord[]> {
@@ -181,8 +310,12 @@ export class PgStore implements Store {
   }
 
   async close(): Promise<void> {
+    this.closed = true
     await this.tail
-    await this.lock.query('SELECT pg_advisory_unlock($1)', [ONE_DAEMON_LOCK]).catch(() => undefined)
+    const listener = this.listener
+    this.listener = null
+    await listener?.end().catch(() => undefined)
+    // Releasing the connection that held the node's name lets it go (pool.end closes it).
     this.lock.release()
     await this.pool.end()
   }

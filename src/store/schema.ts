@@ -34,14 +34,14 @@ export interface TaskRecordV1 {
 function taskV1toV2(old: TaskRecordV1): StoredTask & { v: 2 } {
   const spec: TaskSpec = {
     name: old.name, script: old.script, args: old.args, at: Date.parse(old.at),
-    deadline: old.deadline === null ? null : Date.parse(old.deadline), onDeadline: 'run', missed: 'once', overlap: 'skip', preemptible: false, manual: false, after: [], onSuccess: [], onFailure: null, priority: old.priority,
+    deadline: old.deadline === null ? null : Date.parse(old.deadline), onDeadline: 'run', missed: 'once', overlap: 'skip', preemptible: false, manual: false, after: [], nodes: [], onSuccess: [], onFailure: null, priority: old.priority,
     front: old.front, retries: old.retries, restart: 'on-failure', cron: null, cronTz: null, backoff: null, timeoutMs: null, expectMs: null,
     memoryBytes: null, cwd: null, env: {}, envFile: null, user: null, digest: '',
   }
   return {
     v: 2, spec, state: old.state, priority: old.priority, bumped: false, consecutiveFailures: 0, retryStep: 0,
     attempts: old.attempts, dueAt: spec.at, queuedSeq: 0, lastExitCode: old.lastExitCode,
-    lastOutcome: old.lastOutcome, pid: old.pid, pidStart: null, rearm: false, runStartedAt: old.pid === null ? null : spec.at, peakMemory: null, stopping: null, durations: [], missed: false, atRisk: false, slotAt: null, slotQueued: null, cycleSince: 0, lastSuccessAt: 0, awaiting: false, trigger: null,
+    lastOutcome: old.lastOutcome, pid: old.pid, pidStart: null, rearm: false, runStartedAt: old.pid === null ? null : spec.at, peakMemory: null, stopping: null, durations: [], missed: false, atRisk: false, slotAt: null, slotQueued: null, cycleSince: 0, lastSuccessAt: 0, awaiting: false, trigger: null, node: null, claimed: false,
   }
 }
 

@@ -37,8 +37,11 @@ export interface Store {
   forEachTask(visit: (task: StoredTask) => void): Promise<void>
   /** Every task record at once. */
   loadTasks(): Promise<StoredTask[]>
-  /** One atomic write: the events, the new records of the tasks they touched, the removed names. */
-  commit(events: TaskEvent[], tasks: StoredTask[], removed: string[]): Promise<void>
+  /**
+   * One atomic write: the events, the new records of the tasks they touched, the removed names. A
+   * shared log (`shared`) refuses it with `LogConflict` if its head is no longer `expected`.
+   */
+  commit(events: TaskEvent[], tasks: StoredTask[], removed: string[], expected?: number): Promise<void>
   history(query: HistoryQuery): Promise<TaskEvent[]>
   /** Events with seq > `after`, oldest first, at most `limit`. */
   eventsAfter(after: number, limit: number): Promise<TaskEvent[]>
@@ -58,4 +61,44 @@ export interface Store {
   getValue(key: string): Promise<unknown>
   putValue(key: string, value: unknown): Promise<void>
   close(): Promise<void>
+  /** Set by a store several daemons share (see SharedLog). */
+  readonly shared?: boolean
+}
+
+/** A store's log is shared by several daemons (the nodes of a cluster). */
+export interface SharedLog extends Store {
+  readonly shared: true
+  /** The seq of the last event any node committed. */
+  head(): Promise<number>
+  /** The events up to `seq` were read and applied: `lastSeq` follows. */
+  advanceTo(seq: number): void
+  /** Called soon after any node commits. */
+  onAdvance(listener: () => void): Promise<void>
+  registerNode(name: string, info: unknown): Promise<number>
+  heartbeat(name: string, epoch: number, info: unknown): Promise<boolean>
+  lostNodes(timeoutMs: number): Promise<{ name: string; silentMs: number }[]>
+  nodes(): Promise<NodeRow[]>
+}
+
+export function isShared(store: Store): store is SharedLog {
+  return store.shared === true
+}
+
+/** A node of a cluster as the store keeps it; `info` is what its last heartbeat said (running, CPU, memory, version). */
+export interface NodeRow {
+  name: string
+  state: 'alive' | 'lost'
+  epoch: number
+  startedAt: string
+  lastSeen: string
+  silentMs: number
+  info: Record<string, unknown>
+}
+
+/** A shared log moved on since the writer's state: nothing was written; read on and decide again. */
+export class LogConflict extends Error {
+  constructor(readonly expected: number, readonly head: number) {
+    super(`the shared log moved on (at seq ${head}, the write was decided at ${expected})`)
+    this.name = 'LogConflict'
+  }
 }

@@ -7,7 +7,7 @@ import { Interner, plainSpec } from '../../src/core/compact.js'
 import type { TaskSpec } from '../../src/core/types.js'
 
 const spec = (name: string, extra: Partial<TaskSpec> = {}): TaskSpec => ({
-  name, script: '/opt/jobs/report.sh', args: ['--fast'], at: 1_800_000_000_000, deadline: null, onDeadline: 'run', missed: 'once', overlap: 'skip', preemptible: false, manual: false, after: [], onSuccess: [], onFailure: null, priority: 'medium',
+  name, script: '/opt/jobs/report.sh', args: ['--fast'], at: 1_800_000_000_000, deadline: null, onDeadline: 'run', missed: 'once', overlap: 'skip', preemptible: false, manual: false, after: [], nodes: [], onSuccess: [], onFailure: null, priority: 'medium',
   front: false, retries: 2, restart: 'on-failure', cron: null, cronTz: null, backoff: { baseMs: 1000, factor: 2, capMs: 60_000 },
   timeoutMs: 5000, expectMs: null, memoryBytes: null, cwd: '/tmp', env: { A: '1' }, envFile: null, user: null, digest: `digest-of-${name}`, ...extra,
 })

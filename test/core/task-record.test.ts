@@ -17,6 +17,8 @@ const changed: Omit<TaskRecord, 'spec'> = {
   lastSuccessAt: 1_800_000_000_012,
   awaiting: true,
   trigger: { task: 'backup', outcome: 'failed', exitCode: 3 },
+  node: 'n2',
+  claimed: true,
 }
 
 describe('live task', () => {

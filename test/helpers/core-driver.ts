@@ -16,7 +16,7 @@ export const UNKNOWN_RESOURCES: Resources = { cpuPercent: null, freeBytes: null 
 /** A resolved task definition with plain defaults; the digest follows the fields unless given. */
 export function spec(name: string, fields: Partial<TaskSpec> = {}): TaskSpec {
   const base: Omit<TaskSpec, 'digest'> = {
-    name, script: `${name}.js`, args: [], at: T0, deadline: null, onDeadline: 'run', missed: 'once', overlap: 'skip', preemptible: false, manual: false, after: [], onSuccess: [], onFailure: null, priority: 'medium', front: false,
+    name, script: `${name}.js`, args: [], at: T0, deadline: null, onDeadline: 'run', missed: 'once', overlap: 'skip', preemptible: false, manual: false, after: [], nodes: [], onSuccess: [], onFailure: null, priority: 'medium', front: false,
     retries: 0, restart: 'on-failure', cron: null, cronTz: null, backoff: null, timeoutMs: null, expectMs: null, memoryBytes: null, cwd: null, env: {}, envFile: null, user: null,
     ...fields,
   }

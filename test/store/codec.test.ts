@@ -12,7 +12,7 @@ const parse = (text: string): Record<string, unknown> => JSON.parse(text) as Rec
 
 /** Every field away from its default. */
 const unusual: TaskSpec = {
-  name: 'odd', script: '/opt/odd "quoted".sh', args: ['a', ''], at: 1_800_000_000_123, deadline: 1_800_000_900_000, onDeadline: 'kill', missed: 'skip', overlap: 'replace', preemptible: true, manual: true, after: ['a', 'b'], onSuccess: ['c'], onFailure: [],
+  name: 'odd', script: '/opt/odd "quoted".sh', args: ['a', ''], at: 1_800_000_000_123, deadline: 1_800_000_900_000, onDeadline: 'kill', missed: 'skip', overlap: 'replace', preemptible: true, manual: true, after: ['a', 'b'], nodes: ['n1', 'n2'], onSuccess: ['c'], onFailure: [],
   priority: 'low', front: true, retries: 0, restart: 'always', cron: '*/5 * * * *', cronTz: 'Europe/Paris',
   backoff: { baseMs: 10, factor: 3, capMs: 1000 }, timeoutMs: 0, expectMs: 7200000, memoryBytes: 1024, cwd: '/tmp', env: { A: '1', 'B C': 'x\ny' },
   user: 'nobody', envFile: '/etc/odd app.env', digest: 'dddddddddddddddddddddd',
@@ -32,11 +32,13 @@ const unusualRecord: TaskRecord = {
   lastSuccessAt: 1_800_000_000_012,
   awaiting: true,
   trigger: { task: 'backup', outcome: 'failed', exitCode: 3 },
+  node: 'n2',
+  claimed: true,
 }
 
 const specArb: fc.Arbitrary<TaskSpec> = fc.record({
   name: fc.string({ minLength: 1 }), script: fc.string({ minLength: 1 }), args: fc.array(fc.string(), { maxLength: 3 }),
-  at: fc.integer({ min: 0, max: 4e12 }), deadline: fc.option(fc.integer({ min: 0, max: 4e12 })), onDeadline: fc.constantFrom('run', 'skip', 'kill' as const), missed: fc.constantFrom('once', 'skip' as const), overlap: fc.constantFrom('skip', 'queue', 'replace' as const), preemptible: fc.boolean(), manual: fc.boolean(), after: fc.array(fc.string()), onSuccess: fc.array(fc.string()), onFailure: fc.option(fc.array(fc.string())),
+  at: fc.integer({ min: 0, max: 4e12 }), deadline: fc.option(fc.integer({ min: 0, max: 4e12 })), onDeadline: fc.constantFrom('run', 'skip', 'kill' as const), missed: fc.constantFrom('once', 'skip' as const), overlap: fc.constantFrom('skip', 'queue', 'replace' as const), preemptible: fc.boolean(), manual: fc.boolean(), after: fc.array(fc.string()), nodes: fc.array(fc.string()), onSuccess: fc.array(fc.string()), onFailure: fc.option(fc.array(fc.string())),
   priority: fc.constantFrom(...PRIORITIES), front: fc.boolean(), retries: fc.nat(20), restart: fc.constantFrom(...RESTARTS),
   cron: fc.option(fc.string()), cronTz: fc.option(fc.string()),
   backoff: fc.option(fc.record({ baseMs: fc.nat(), factor: fc.double({ min: 1, max: 10, noNaN: true }), capMs: fc.nat() })),
@@ -61,6 +63,8 @@ const recordArb: fc.Arbitrary<TaskRecord> = fc.record({
   lastSuccessAt: fc.nat(),
   awaiting: fc.boolean(),
   trigger: fc.option(fc.record({ task: fc.string(), outcome: fc.string(), exitCode: fc.option(fc.integer()) })),
+  node: fc.option(fc.string()),
+  claimed: fc.boolean(),
 })
 
 describe('stored text (schema 3)', () => {

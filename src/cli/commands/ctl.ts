@@ -5,6 +5,7 @@ import { addCommand } from './ctl/add.js'
 import { applyCommand } from './ctl/apply.js'
 import { historyCommand } from './ctl/history.js'
 import { infoCommand } from './ctl/info.js'
+import { nodesCommand } from './ctl/nodes.js'
 import { listCommand } from './ctl/list.js'
 import { logsCommand } from './ctl/logs.js'
 import { reloadCommand } from './ctl/reload.js'
@@ -40,8 +41,9 @@ export const ctlCommand: CommandModule<object, CtlArgs> = {
       .command(watchCommand)
       .command(tokenCommand)
       .command(infoCommand)
+      .command(nodesCommand)
       .command(reloadCommand)
       .command(shutdownCommand)
-      .demandCommand(1, 'name a verb: add, apply, list, status, run (start), stop, restart, remove, history, logs, replay, errors, forecast, watch, token, info, shutdown') as Argv<CtlArgs>,
+      .demandCommand(1, 'name a verb: add, apply, list, status, run (start), stop, restart, remove, history, logs, replay, errors, forecast, watch, token, info, nodes, shutdown') as Argv<CtlArgs>,
   handler: () => undefined,
 }

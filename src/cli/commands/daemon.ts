@@ -19,6 +19,8 @@ interface DaemonArgs {
   apiUsers?: string
   maxConnections?: string
   store?: string
+  node?: string
+  nodeTimeout?: string
 }
 
 export const daemonCommand: CommandModule<object, DaemonArgs> = {
@@ -37,6 +39,8 @@ export const daemonCommand: CommandModule<object, DaemonArgs> = {
       .option('kill-timeout', { type: 'string', describe: 'SIGTERM to SIGKILL grace (default 5s)' })
       .option('api-users', { type: 'string', describe: 'users tasks given with a token may run as, comma-separated (default: any but root)' })
       .option('store', { type: 'string', describe: 'postgres://USER@HOST:PORT/DB to keep the queue in PostgreSQL (default $SUPERVISOR_STORE, else LevelDB in the home)' })
+      .option('node', { type: 'string', describe: 'this daemon\'s node name in a cluster (default: the host name)' })
+      .option('node-timeout', { type: 'string', describe: 'a node silent this long is lost and its runs move (default 30s)' })
       .option('max-connections', { type: 'string', describe: 'open HTTP/WebSocket connections at most (default: from the open-files limit)' }) as Argv<DaemonArgs>,
   handler: async (argv: ArgumentsCamelCase<DaemonArgs>) => {
     try {
@@ -49,7 +53,7 @@ export const daemonCommand: CommandModule<object, DaemonArgs> = {
           host: argv.host, port: numeric(argv.port), tick: numeric(argv.tick), maxConcurrent: numeric(argv.maxConcurrent),
           maxCpu: numeric(argv.maxCpu), minFreeMemory: numeric(argv.minFreeMemory), killTimeout: numeric(argv.killTimeout),
           apiUsers: argv.apiUsers?.split(',').map((user) => user.trim()), maxConnections: numeric(argv.maxConnections),
-          store: argv.store ?? process.env['SUPERVISOR_STORE'],
+          store: argv.store ?? process.env['SUPERVISOR_STORE'], node: argv.node, nodeTimeout: numeric(argv.nodeTimeout),
         },
         flagName,
       )

@@ -31,6 +31,7 @@ interface AddArgs extends CtlArgs {
   after?: string[]
   onSuccess?: string[]
   onFailure?: string[]
+  node?: string[]
   '--'?: (string | number)[]
 }
 
@@ -64,6 +65,7 @@ export function taskInputFromFlags(argv: AddArgs, cwd: string): Record<string, u
   for (const key of ['after', 'onSuccess', 'onFailure'] as const) {
     if (argv[key] !== undefined) input[key] = argv[key].map(String)
   }
+  if (argv.node !== undefined) input['nodes'] = argv.node.map(String)
   return input
 }
 
@@ -75,6 +77,7 @@ export const addCommand: CommandModule<CtlArgs, AddArgs> = {
       .positional('name', { type: 'string', demandOption: true })
       .option('script', { type: 'string', demandOption: true, describe: 'executable file to run' })
       .option('at', { type: 'string', describe: 'when it becomes active: ISO 8601, now, +DURATION; manual: only by run or a trigger' })
+      .option('node', { type: 'string', array: true, describe: 'in a cluster, a node it may run on (repeatable; default: any)' })
       .option('after', { type: 'string', array: true, describe: 'due only once this task succeeded in its cycle (repeatable)' })
       .option('on-success', { type: 'string', array: true, describe: 'make this task due when a run succeeds (repeatable)' })
       .option('on-failure', { type: 'string', array: true, describe: 'make this task due when it fails for good or misses its deadline (repeatable)' })

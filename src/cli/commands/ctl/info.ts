@@ -11,6 +11,7 @@ export function describeDaemon(info: DaemonInfo): string {
     ['version', info.version],
     ['home', info.home],
     ['store', info.store],
+    ['node', info.node],
     ['started', shortDate(info.startedAt)],
     ['tasks', `${info.tasks} (${info.ready} ready, ${info.running} running)`],
     ['containment', info.containment],
