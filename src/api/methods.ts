@@ -194,7 +194,11 @@ export const methods: Record<string, Method> = {
         readLog(dir, name, 'out', lines ?? 100, from?.out, { timestamps: timestamps === true }),
         readLog(dir, name, 'err', lines ?? 100, from?.err, { timestamps: timestamps === true }),
       ])
-      return { out, err }
+      // Logs stay on the node that ran the task: in a cluster, say where its last run's are if not here.
+      const { state } = ctx.supervisor
+      const ranOn = state.tasks.get(name)?.node ?? null
+      const elsewhere = state.config.shared && ranOn !== null && ranOn !== ctx.settings.node ? { node: ranOn } : {}
+      return { out, err, ...elsewhere }
     },
   },
   'tasks.replay': {

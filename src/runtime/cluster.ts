@@ -28,8 +28,8 @@ export interface MembershipOptions {
   node: string
   timeoutMs: number
   version: string
-  /** Called after each beat (tokens created or revoked on other nodes are read again). */
-  onBeat?: () => Promise<void>
+  /** Told after each beat whether this node holds the cluster's lead (it delivers webhooks). */
+  onLead?: (leads: boolean) => void
 }
 
 /** How often a node beats: a third of the timeout (a beat or two may be late), at most every 5 s. */
@@ -52,6 +52,7 @@ export class Membership {
   /** Join: a new epoch for this name (a restarted daemon takes over its node at once). */
   async start(): Promise<void> {
     this.epoch = await this.store.registerNode(this.options.node, this.info())
+    this.options.onLead?.(await this.store.tryLead())
     this.timer = setInterval(() => void this.beat(), beatEvery(this.options.timeoutMs))
     this.timer.unref()
   }
@@ -84,7 +85,7 @@ export class Membership {
       if (lost.name === node || !this.hasWorkOn(lost.name)) continue
       await this.supervisor.request({ type: 'lost', now: Date.now(), node: lost.name, silentMs: lost.silentMs })
     }
-    await this.options.onBeat?.()
+    this.options.onLead?.(await this.store.tryLead())
   }
 
   /** Whether the log shows runs, claims or runs being ended on `name`. */

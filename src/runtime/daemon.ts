@@ -105,10 +105,20 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
     })
     supervisor.hold()
     let membership: Membership | null = null
+    // In a cluster, webhooks are delivered by the one node holding the lead.
+    let leading = !isShared(store)
+    let wakeNotifier = (): void => undefined
     if (isShared(store)) {
       // Told of every commit, by any node; the tick also reads the head now and then.
       await store.onAdvance(() => void supervisor.dispatcher.follow().then((n) => n > 0 && supervisor.kick(), () => undefined))
-      membership = new Membership(store, supervisor, { node: settings.node, timeoutMs: settings.nodeTimeoutMs, version: VERSION })
+      membership = new Membership(store, supervisor, {
+        node: settings.node, timeoutMs: settings.nodeTimeoutMs, version: VERSION,
+        onLead: (leads) => {
+          const was = leading
+          leading = leads
+          if (leads && !was) wakeNotifier()
+        },
+      })
       await membership.start()
       const joined = membership
       closers.unshift(() => joined.close())
@@ -152,6 +162,8 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
       delivered: () => metrics.webhook(true),
       failed: () => metrics.webhook(false),
     })
+    notifier.leads = () => leading
+    wakeNotifier = () => notifier.wakeAll()
     await notifier.configure(settings.notify)
     ctx.webhookErrors = () => notifier.errors()
     closers.unshift(() => notifier.close())

@@ -72,6 +72,11 @@ export class Notifier {
   private readonly failures = new Map<string, ErrorGroup>()
   private closed = false
   private loaded = false
+  /**
+   * Whether this daemon delivers (a cluster: only the node holding the lead does, so a delivery is not
+   * made by two nodes); a daemon on its own always does.
+   */
+  leads: () => boolean = () => true
 
   constructor(
     private readonly store: Store,
@@ -119,6 +124,11 @@ export class Notifier {
     if (!this.closed) for (const worker of next.values()) worker.start()
   }
 
+  /** Look again at whether to deliver (the lead may have come to this node). */
+  wakeAll(): void {
+    for (const worker of this.workers.values()) worker.wake()
+  }
+
   /** Deliveries given up, grouped by webhook and cause (shown with `ctl errors`). */
   errors(): ErrorGroup[] {
     return [...this.failures.values()]
@@ -157,6 +167,8 @@ class Worker {
   /** Events were logged since the last read: read again before waiting. */
   private pending = false
   private readonly abort = new AbortController()
+  /** Whether it delivered last time it looked; taking the lead, it reads its cursor again. */
+  private leading = true
 
   constructor(
     private readonly id: string,
@@ -185,6 +197,19 @@ class Worker {
     const store = this.owner.storeRef
     while (!this.stopped) {
       this.pending = false
+      if (!this.owner.leads()) {
+        this.leading = false
+        if (this.pending || this.stopped) continue
+        await new Promise<void>((resolve) => (this.signal = resolve))
+        this.signal = null
+        continue
+      }
+      if (!this.leading) {
+        // Another node delivered meanwhile: from where it got to.
+        this.leading = true
+        const stored = (await store.getValue(`notify:${this.id}`)) as { seq?: unknown } | null
+        if (typeof stored?.seq === 'number') this.cursor = Math.max(this.cursor, stored.seq)
+      }
       const events = await store.eventsAfter(this.cursor, 100)
       if (events.length === 0) {
         if (this.pending || this.stopped) continue

@@ -36,6 +36,7 @@ const keyText = (key: string): string => JSON.stringify(key)
 /** Advisory lock keys: the schema's migrations; a node's name (with the name's hash as second key). */
 const MIGRATION_LOCK = 727001
 const NODE_NAME_LOCK = 727003
+const LEAD_LOCK = 727004
 
 /** The channel each commit notifies with its head seq: the other nodes read the log on from theirs. */
 const CHANNEL = 'supervisor_log'
@@ -56,6 +57,7 @@ export class PgStore implements Store, SharedLog {
   private listener: pg.Client | null = null
   private readonly advanceListeners = new Set<() => void>()
   private closed = false
+  private leading = false
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -251,6 +253,16 @@ export class PgStore implements Store, SharedLog {
 
   async errors(): Promise<ErrorGroup[]> {
     return (await this.pool.query<{ grp: string }>('SELECT grp FROM supervisor_errors ORDER BY key')).rows.map((row) => JSON.parse(row.grp) as ErrorGroup)
+  }
+
+  /**
+   * Whether this daemon holds the cluster's lead (one node at a time: webhook deliveries): an advisory
+   * lock on its own connection, taken if free, lost only with the daemon.
+   */
+  async tryLead(): Promise<boolean> {
+    if (this.leading) return true
+    this.leading = (await this.lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [LEAD_LOCK])).rows[0]?.ok === true
+    return this.leading
   }
 
   /** This node joins (or, restarted, takes over its name): a new epoch, alive; returns the epoch. */

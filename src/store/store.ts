@@ -78,6 +78,8 @@ export interface SharedLog extends Store {
   heartbeat(name: string, epoch: number, info: unknown): Promise<boolean>
   lostNodes(timeoutMs: number): Promise<{ name: string; silentMs: number }[]>
   nodes(): Promise<NodeRow[]>
+  /** Whether this daemon holds the cluster's one lead (taken if free). */
+  tryLead(): Promise<boolean>
 }
 
 export function isShared(store: Store): store is SharedLog {

@@ -78,10 +78,10 @@ describe('a daemon on PostgreSQL', { skip: pgMissing }, () => {
     assert.ok(errors.some((e) => e.task === 'broken'))
   })
 
-  it('refuses a second daemon on the same database', { timeout: 60_000 }, async () => {
+  it('refuses a second daemon of the same node name on the same database', { timeout: 60_000 }, async () => {
     const home = await tempDir()
     homes.push(home)
-    await assert.rejects(DaemonProcess.start(home.path, ['--store', url]), /another daemon is already using postgres:\/\/supervisor@127\.0\.0\.1:\d+\/t\d+/)
+    await assert.rejects(DaemonProcess.start(home.path, ['--store', url]), /node "[^"]+" is already running on postgres:\/\/supervisor@127\.0\.0\.1:\d+\/t\d+/)
   })
 
   it('refuses a second daemon on the same home, whatever its database', { timeout: 60_000 }, async () => {

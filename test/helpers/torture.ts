@@ -28,7 +28,7 @@ export interface TortureReport {
   problems: string[]
 }
 
-type Kind = 'once' | 'failing' | 'dated' | 'service'
+export type Kind = 'once' | 'failing' | 'dated' | 'service'
 
 function kindOf(i: number, total: number): Kind {
   if (i === total - 1) return 'service'
@@ -37,7 +37,7 @@ function kindOf(i: number, total: number): Kind {
   return 'once'
 }
 
-async function writeWorkload(file: string, total: number): Promise<Map<string, Kind>> {
+export async function writeWorkload(file: string, total: number): Promise<Map<string, Kind>> {
   const kinds = new Map<string, Kind>()
   const tasks = Array.from({ length: total }, (_, i) => {
     const kind = kindOf(i, total)
@@ -89,7 +89,7 @@ export async function torture(options: TortureOptions): Promise<TortureReport> {
   }
 }
 
-function check(kinds: Map<string, Kind>, tasks: TaskView[], history: TaskEvent[]): { interrupted: number; problems: string[] } {
+export function check(kinds: Map<string, Kind>, tasks: TaskView[], history: TaskEvent[]): { interrupted: number; problems: string[] } {
   const problems: string[] = []
   const names = new Set(tasks.map((t) => t.name))
   for (const name of kinds.keys()) if (!names.has(name)) problems.push(`${name} vanished`)
@@ -127,7 +127,7 @@ export function leftovers(home: string): number[] {
   return [...strayGroups(home)]
 }
 
-function killQuietly(pid: number): void {
+export function killQuietly(pid: number): void {
   try {
     process.kill(pid, 'SIGKILL')
   } catch {

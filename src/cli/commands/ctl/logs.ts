@@ -39,7 +39,10 @@ export const logsCommand: CommandModule<CtlArgs, LogsArgs> = {
       const stamps = argv.timestamps === true ? { timestamps: true } : {}
       const lines = { ...stamps, ...(argv.lines === undefined ? {} : { lines: numeric(argv.lines) }) }
       if (argv.name === undefined) return allLogs(client, lines, stamps, argv.follow === true)
-      let logs = await client.call<Logs>('tasks.logs', { name: argv.name, ...lines })
+      let logs = await client.call<Logs & { node?: string }>('tasks.logs', { name: argv.name, ...lines })
+      if (logs.node !== undefined) {
+        process.stderr.write(`note: the last run of "${argv.name}" was on node "${logs.node}": its logs are kept there (run ctl logs on that host); these are this node's\n`)
+      }
       write(logs)
       if (argv.follow !== true) return
       const closed = client.closed()
