@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
-const scripts = ['core', 'enqueue', 'dispatch', 'lateness', 'metrics', 'stores', 'footprint', 'cold-start', 'readopt', 'ctl-latency', 'soak', 'anchors']
+const scripts = ['core', 'enqueue', 'dispatch', 'lateness', 'metrics', 'stores', 'cluster', 'footprint', 'cold-start', 'readopt', 'ctl-latency', 'soak', 'anchors']
 const only = process.argv.slice(2).filter((a) => !a.startsWith('--'))
 const quick = process.argv.includes('--quick') ? ['--quick'] : []
 console.log(`# supervisor benchmarks${quick.length > 0 ? ' (quick)' : ''}: ${new Date().toISOString()}, node ${process.version}`)

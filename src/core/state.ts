@@ -35,10 +35,10 @@ export function isMine(state: State, task: { node: string | null }): boolean {
   return !state.config.shared || task.node === state.config.node
 }
 
-/** Whether a task may run on this daemon's node (its `nodes`; outside a cluster, always). */
+/** Whether a task may run on this daemon's node: it names none (any node), or this one. */
 export function placedHere(state: State, task: Task): boolean {
   const { nodes } = task.spec
-  return !state.config.shared || nodes.length === 0 || (state.config.node !== null && nodes.includes(state.config.node))
+  return nodes.length === 0 || state.config.node === null || nodes.includes(state.config.node)
 }
 
 /** This daemon's runs: all of them, or in a cluster those on its node. */

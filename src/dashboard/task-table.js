@@ -136,7 +136,7 @@ export function upsert(task, { live = true } = {}) {
     cell('Deadline', deadline, task.deadline && task.priority === 'high' && bumped ? 'deadline bumped' : 'deadline', task.deadline ? longTime(task.deadline) : ''),
     cell('Attempts', String(task.attempts), 'attempts'),
     cell('Last', last, 'last'),
-    cell('PID', task.pid === null || task.pid === undefined ? '-' : String(task.pid), 'pid'),
+    cell('PID', task.pid === null || task.pid === undefined ? '-' : String(task.pid), 'pid', task.node ? `on node ${task.node}` : ''),
     cell('CPU / Mem', usageText(task), 'usage'),
     cell('Waiting', task.waitingReason ?? '', 'waiting'),
     actions(task),

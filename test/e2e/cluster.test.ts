@@ -233,3 +233,29 @@ describe('a cluster: three daemons, one queue', { skip: pgMissing }, () => {
     }, 'the fenced node joined again', 15_000)
   })
 })
+
+describe('a daemon on its own (LevelDB) is its one node', () => {
+  it('lists itself in ctl nodes, and its runs carry its node name', { timeout: 30_000 }, async () => {
+    const home = await tempDir()
+    const daemon = await DaemonProcess.start(home.path, ['--min-free-memory', '0', '--node', 'solo'])
+    try {
+      const rows = await daemon.ctlJson<{ name: string; state: string; self: boolean; running: number }[]>(['nodes'])
+      assert.deepEqual(rows.map((r) => `${r.name} ${r.state} ${r.self}`), ['solo alive true'])
+      assert.equal((await daemon.ctlJson<{ node: string }>(['info'])).node, 'solo')
+      await daemon.add('once', ['--script', fixture('ok.sh')])
+      assert.equal((await daemon.waitForType('run.started', 'once')).node, 'solo')
+      await daemon.waitForType('task.succeeded', 'once')
+      assert.equal((await daemon.task('once')).node, 'solo')
+      // Placement holds on a daemon of its own too: a task placed on another node waits, saying why.
+      await daemon.add('placed', ['--script', fixture('ok.sh'), '--node', 'elsewhere'])
+      await daemon.add('here', ['--script', fixture('ok.sh'), '--node', 'solo'])
+      await daemon.waitForType('task.succeeded', 'here')
+      const placed = await daemon.task('placed')
+      assert.equal(placed.state, 'ready')
+      assert.equal(placed.waitingReason, 'placed on "elsewhere"')
+    } finally {
+      await daemon.cleanup()
+      await home.remove()
+    }
+  })
+})
