@@ -165,6 +165,39 @@ describe('a cluster: three daemons, one queue', { skip: pgMissing }, () => {
     }
   })
 
+  it('stop, restart, remove and a timeout reach a run on another node', { timeout: 90_000 }, async () => {
+    const { nodes } = await cluster()
+    const [n1, n2, n3] = nodes as [DaemonProcess, DaemonProcess, DaemonProcess]
+    await n1.add('held', ['--script', fixture('sleep.sh'), '--node', 'n1', '--', '60'])
+    const first = await n2.waitForType('run.started', 'held')
+    strays.add(first.pid)
+    // Stopped from n2: n1 sends the signal (it holds the run), and records the exit as a stop.
+    assert.equal((await n2.ctl(['stop', 'held'])).code, 0)
+    const stopped = await n3.waitForType('run.exited', 'held', (e) => e.pid === first.pid)
+    assert.equal(stopped.outcome, 'stopped')
+    await waitFor(() => (alive(first.pid) ? undefined : true), 'the run ended', 5000)
+    // Run again from n3, restarted from n2: a new run on n1, the old one stopped.
+    assert.equal((await n3.ctl(['run', 'held'])).code, 0)
+    const second = await n1.waitForType('run.started', 'held', (e) => e.pid !== first.pid)
+    strays.add(second.pid)
+    assert.equal((await n2.ctl(['restart', 'held'])).code, 0)
+    const third = await n1.waitForType('run.started', 'held', (e) => e.pid !== first.pid && e.pid !== second.pid)
+    strays.add(third.pid)
+    assert.equal(n1.eventsOf('run.exited', 'held').find((e) => e.pid === second.pid)?.outcome, 'stopped')
+    // Removed from n3 while it runs on n1: ended there.
+    assert.equal((await n3.ctl(['remove', 'held'])).code, 0)
+    await n1.waitForType('run.exited', 'held', (e) => e.pid === third.pid)
+    await waitFor(() => (alive(third.pid) ? undefined : true), 'the removed run ended', 10_000)
+    // A timeout falls due on every node's clock; the run on n2 is ended once, by n2.
+    await n1.add('slow', ['--script', fixture('sleep.sh'), '--node', 'n2', '--timeout', '1s', '--retries', '0', '--', '60'])
+    const slow = await n1.waitForType('run.started', 'slow')
+    strays.add(slow.pid)
+    const ended = await n1.waitForType('run.exited', 'slow', (e) => e.pid === slow.pid, 10_000)
+    assert.equal(ended.outcome, 'timeout')
+    assert.equal(n1.eventsOf('run.exited', 'slow').length, 1)
+    assert.ok(!alive(slow.pid))
+  })
+
   it('one daemon a node name; a restarted one takes over at once and keeps its runs', { timeout: 60_000 }, async () => {
     const url = await server.createDatabase()
     const n1 = await node(url, 'n1')
