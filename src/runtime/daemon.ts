@@ -110,7 +110,10 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
     let wakeNotifier = (): void => undefined
     if (isShared(store)) {
       // Told of every commit, by any node; the tick also reads the head now and then.
-      await store.onAdvance(() => void supervisor.dispatcher.follow().then((n) => n > 0 && supervisor.kick(), () => undefined))
+      // (Its own commits are announced too: those it has applied already cost nothing.)
+      await store.onAdvance((head) => {
+        if (head > state.seq) void supervisor.dispatcher.follow().then((n) => n > 0 && supervisor.kick(), () => undefined)
+      })
       membership = new Membership(store, supervisor, {
         node: settings.node, timeoutMs: settings.nodeTimeoutMs, version: VERSION,
         onLead: (leads) => {

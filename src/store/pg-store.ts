@@ -55,7 +55,7 @@ export class PgStore implements Store, SharedLog {
   /** Commits one at a time, in order, as the LevelDB store's batches are. */
   private tail: Promise<unknown> = Promise.resolve()
   private listener: pg.Client | null = null
-  private readonly advanceListeners = new Set<() => void>()
+  private readonly advanceListeners = new Set<(head: number) => void>()
   private closed = false
   private leading = false
 
@@ -109,13 +109,14 @@ export class PgStore implements Store, SharedLog {
   }
 
   /** Called whenever another node (or this one) commits: LISTEN on the log's channel, from a connection of its own. */
-  async onAdvance(listener: () => void): Promise<void> {
+  async onAdvance(listener: (head: number) => void): Promise<void> {
     this.advanceListeners.add(listener)
     if (this.listener !== null) return
     const client = new pg.Client({ connectionString: this.url })
     client.on('error', () => undefined)
-    client.on('notification', () => {
-      for (const wake of this.advanceListeners) wake()
+    client.on('notification', (message) => {
+      const head = Number(message.payload ?? Number.NaN)
+      for (const wake of this.advanceListeners) wake(Number.isFinite(head) ? head : Number.MAX_SAFE_INTEGER)
     })
     client.on('end', () => {
       // A lost connection: the daemon's periodic read of the head still follows the log; listen again.

@@ -72,8 +72,8 @@ export interface SharedLog extends Store {
   head(): Promise<number>
   /** The events up to `seq` were read and applied: `lastSeq` follows. */
   advanceTo(seq: number): void
-  /** Called soon after any node commits. */
-  onAdvance(listener: () => void): Promise<void>
+  /** Called soon after any node commits, with the head it committed. */
+  onAdvance(listener: (head: number) => void): Promise<void>
   registerNode(name: string, info: unknown): Promise<number>
   heartbeat(name: string, epoch: number, info: unknown): Promise<boolean>
   lostNodes(timeoutMs: number): Promise<{ name: string; silentMs: number }[]>
