@@ -1,7 +1,7 @@
 // The runtime loop: each tick logs what the clock changed (the core decides what falls due and which
 // runs end: timeouts, SIGKILLs owed), starts what the planner admits, and turns every process result
 // and measurement back into an action. It carries out decisions; it makes none about a run's life.
-import type { Action, KillCause } from '../core/actions.js'
+import type { Action, Effect, KillCause } from '../core/actions.js'
 import { memoryNeed, type Blocked, type Limits, type Resources } from '../core/admission.js'
 import type { Decision } from '../core/decide.js'
 import { plan } from '../core/planner.js'
@@ -278,6 +278,7 @@ export class Supervisor {
    * Plan and ask for every admitted start, on the state as last logged (inside the dispatcher). Each
    * start is logged when the launcher reports it, together with whatever else ended meanwhile; until
    * then the task counts as starting, so it is neither planned twice nor left out of the slot count.
+   * In a cluster the starts are claimed in the shared log first, and only claims that committed start.
    */
   private startDue(): Promise<void> {
     return this.dispatcher.serial(async () => {
@@ -285,44 +286,34 @@ export class Supervisor {
       const planned = plan(this.state, this.watch.forAdmission(), this.options.limits)
       this.blocked = planned.blocked
       this.onPlanned?.(planned.blocked)
-      if (this.dispatcher.shared) {
-        if (planned.effects.length > 0) await this.claimAndStart()
-        return
-      }
-      for (const effect of planned.effects) {
+      if (planned.effects.length === 0) return
+      const shared = this.dispatcher.shared
+      for (const effect of shared ? await this.claim() : planned.effects) {
         if (effect.type === 'preempt') {
           await this.preempt(effect.task, effect.for)
           continue
         }
         const task = this.state.tasks.get(effect.task)
         if (effect.type !== 'spawn' || task === undefined) continue
-        launching(this.state, task)
+        if (!shared) launching(this.state, task)
+        else if (this.state.starting.get(effect.task) !== task || !isMine(this.state, task)) continue
         this.results.track(this.spawn(task).then((action) => this.results.record(action)))
       }
     })
   }
 
   /**
-   * A cluster node's starts: what it may start is claimed in the shared log first (the core plans
-   * again on the log as committed), and only the claims that committed are started. If the claim
-   * cannot be written, nothing starts; the next tick tries again. Only call from inside `serial`.
+   * A cluster node's claim of what it may start: the core plans again on the log as committed (a node
+   * that decided on an older log decides again). If the claim cannot be written, nothing starts; the
+   * next tick tries again. Only call from inside `serial`.
    */
-  private async claimAndStart(): Promise<void> {
-    let claimed: Decision
+  private async claim(): Promise<readonly Effect[]> {
     try {
-      claimed = await this.dispatcher.handle({ type: 'claim', now: this.ports.clock.now(), resources: this.watch.forAdmission(), limits: this.options.limits })
+      const { limits } = this.options
+      return (await this.dispatcher.handle({ type: 'claim', now: this.ports.clock.now(), resources: this.watch.forAdmission(), limits })).effects
     } catch (error) {
       if (this.degraded === null) process.emitWarning(`claiming due tasks failed: ${(error as Error).message}`)
-      return
-    }
-    for (const effect of claimed.effects) {
-      if (effect.type === 'preempt') {
-        await this.preempt(effect.task, effect.for)
-        continue
-      }
-      const task = this.state.tasks.get(effect.task)
-      if (effect.type !== 'spawn' || task === undefined || this.state.starting.get(effect.task) !== task || !isMine(this.state, task)) continue
-      this.results.track(this.spawn(task).then((action) => this.results.record(action)))
+      return []
     }
   }
 
