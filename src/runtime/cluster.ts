@@ -4,9 +4,17 @@
 // itself marked lost was fenced: it joins again under a new epoch; what the log now says about its old
 // runs (moved away) reaches it as events, and it ends them (supervisor.ts, `followed`).
 import { freemem } from 'node:os'
-import { isMine, myRuns } from '../core/state.js'
+import type { Action } from '../core/actions.js'
+import type { Resources } from '../core/admission.js'
+import { isMine, myRuns, type State } from '../core/state.js'
 import type { NodeRow, SharedLog } from '../store/store.js'
-import type { Supervisor } from './supervisor.js'
+
+/** What membership needs of the supervisor: the state it follows, its machine sample, a way into the log. */
+export interface Member {
+  readonly state: State
+  readonly resources: Resources
+  request(action: Action): Promise<unknown>
+}
 
 export interface NodeView {
   name: string
@@ -30,6 +38,7 @@ export interface MembershipOptions {
   version: string
   /** Told after each beat whether this node holds the cluster's lead (it delivers webhooks). */
   onLead?: (leads: boolean) => void
+  now?: () => number
 }
 
 /** How often a node beats: a third of the timeout (a beat or two may be late), at most every 5 s. */
@@ -42,16 +51,29 @@ export class Membership {
   private timer: NodeJS.Timeout | null = null
   private beating: Promise<void> | null = null
   private closed = false
+  /**
+   * Since when this node's beats have gone through one after the other, none failed and none late (a
+   * gap of more than two beat periods: the database hung, or this process was paused). A node judges
+   * others only after a whole node timeout of that: after an outage of the database every node's last
+   * beat is old, and none may take the others for lost before they had the time to beat again.
+   */
+  private healthySince: number | null = null
+  /** When the last beat of this node went through (null: the last one failed). */
+  private lastBeat: number | null = null
+  private readonly now: () => number
 
   constructor(
     private readonly store: SharedLog,
-    private readonly supervisor: Supervisor,
+    private readonly supervisor: Member,
     private readonly options: MembershipOptions,
-  ) {}
+  ) {
+    this.now = options.now ?? Date.now
+  }
 
   /** Join: a new epoch for this name (a restarted daemon takes over its node at once). */
   async start(): Promise<void> {
     this.epoch = await this.store.registerNode(this.options.node, this.info())
+    this.healthySince = this.lastBeat = this.now()
     this.options.onLead?.(await this.store.tryLead())
     this.timer = setInterval(() => void this.beat(), beatEvery(this.options.timeoutMs))
     this.timer.unref()
@@ -74,16 +96,27 @@ export class Membership {
 
   private async beatOnce(): Promise<void> {
     const { node, timeoutMs } = this.options
-    const alive = await this.store.heartbeat(node, this.epoch, this.info())
+    let alive: boolean
+    try {
+      alive = await this.store.heartbeat(node, this.epoch, this.info())
+    } catch (error) {
+      this.lastBeat = null
+      throw error
+    }
+    const now = this.now()
+    if (this.lastBeat === null || now - this.lastBeat > 2 * beatEvery(timeoutMs)) this.healthySince = now
+    this.lastBeat = now
     if (!alive && !this.closed) {
       // Declared lost while this daemon was slow or cut off: its runs may have moved (the log tells,
       // and those runs are ended as it is read). It joins again.
       process.emitWarning(`node "${node}" was declared lost by the cluster (silent past ${timeoutMs} ms): joining again`)
       this.epoch = await this.store.registerNode(node, this.info())
     }
-    for (const lost of await this.store.lostNodes(timeoutMs)) {
-      if (lost.name === node || !this.hasWorkOn(lost.name)) continue
-      await this.supervisor.request({ type: 'lost', now: Date.now(), node: lost.name, silentMs: lost.silentMs })
+    if (this.healthySince !== null && now - this.healthySince >= timeoutMs) {
+      for (const lost of await this.store.lostNodes(timeoutMs)) {
+        if (lost.name === node || !this.hasWorkOn(lost.name)) continue
+        await this.supervisor.request({ type: 'lost', now: this.now(), node: lost.name, silentMs: lost.silentMs })
+      }
     }
     this.options.onLead?.(await this.store.tryLead())
   }

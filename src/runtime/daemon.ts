@@ -134,6 +134,12 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
     let markStopped: () => void = () => undefined
     const stopped = new Promise<void>((resolve) => (markStopped = resolve))
     const stop = (keepRunning = false): Promise<void> => (stopping ??= shutdown(keepRunning).then(markStopped))
+    if (store instanceof PgStore) {
+      store.onNameLost = (problem) => {
+        process.stderr.write(`error: ${problem}; this daemon stops (two daemons must not share a node name)\n`)
+        void stop()
+      }
+    }
     const ctx: DaemonContext = {
       supervisor, store, settings, limits, totalMemory, clock, home: options.home.root, startedAt: clock.now(),
       tokens: await TokenRegistry.load(store),

@@ -58,13 +58,57 @@ export class PgStore implements Store, SharedLog {
   private readonly advanceListeners = new Set<(head: number) => void>()
   private closed = false
   private leading = false
+  /**
+   * Told when the database, back after an outage, let another daemon take this node's name before this
+   * one could take it again: two daemons must not share a name, so this one has to stop.
+   */
+  onNameLost: (problem: string) => void = () => undefined
 
   private constructor(
     private readonly pool: pg.Pool,
     /** The connection that holds the node name's lock for as long as the store is open. */
-    private readonly lock: pg.PoolClient,
+    private lock: pg.PoolClient,
     private readonly url: string,
-  ) {}
+    private readonly node: string | undefined,
+  ) {
+    this.watchLock(lock)
+  }
+
+  /**
+   * The connection holding the name can be cut (the database restarted: its locks are gone too). Its
+   * error must not crash the daemon; the name is taken again on a new connection as soon as the
+   * database answers, and the lead given up meanwhile.
+   */
+  private watchLock(client: pg.PoolClient): void {
+    client.on('error', () => {
+      if (this.lock !== client || this.closed) return
+      this.leading = false
+      void this.relock(client)
+    })
+  }
+
+  private async relock(broken: pg.PoolClient): Promise<void> {
+    broken.release(true)
+    while (!this.closed) {
+      let client: pg.PoolClient | null = null
+      try {
+        client = await this.pool.connect()
+        client.on('error', () => undefined)
+        if (this.node !== undefined && !(await takeName(client, this.node))) {
+          client.release()
+          this.onNameLost(`node "${this.node}" was taken by another daemon while ${redact(this.url)} was out of reach`)
+          return
+        }
+        client.removeAllListeners('error')
+        this.lock = client
+        this.watchLock(client)
+        return
+      } catch {
+        client?.release(true)
+        await new Promise((resolve) => setTimeout(resolve, 1000).unref())
+      }
+    }
+  }
 
   /**
    * Connect, migrate the schema to this release's, take the node's name (a second live daemon of that
@@ -77,12 +121,12 @@ export class PgStore implements Store, SharedLog {
     try {
       await migrate(pool)
       lock = await pool.connect()
-      if (options.node !== undefined) {
-        // Held by this connection: a daemon that dies loses it with its connection, so a restarted one takes over at once.
-        const held = (await lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [NODE_NAME_LOCK, options.node])).rows[0]?.ok === true
-        if (!held) throw new DomainError('conflict', `node "${options.node}" is already running on ${redact(url)} (another live daemon has that name: give this one another with --node)`)
+      lock.on('error', () => undefined) // cut before the store watches it: the next query fails instead
+      // Held by this connection: a daemon that dies loses it with its connection, so a restarted one takes over at once.
+      if (options.node !== undefined && !(await takeName(lock, options.node))) {
+        throw new DomainError('conflict', `node "${options.node}" is already running on ${redact(url)} (another live daemon has that name: give this one another with --node)`)
       }
-      const store = new PgStore(pool, lock, url)
+      const store = new PgStore(pool, lock, url, options.node)
       store.seq = await store.head()
       return store
     } catch (error) {
@@ -141,20 +185,21 @@ export class PgStore implements Store, SharedLog {
    * and then reads the log on from that head, so no event is applied twice or missed.
    */
   async forEachTask(visit: (task: StoredTask) => void): Promise<void> {
-    const client = await this.pool.connect()
+    const client = await checkout(this.pool)
+    let rows: { record: string }[]
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
       const head = (await client.query<{ seq: string | null }>(`SELECT (value->>'value')::bigint AS seq FROM supervisor_meta WHERE key = 'seq'`)).rows[0]
-      const rows = (await client.query<{ record: string }>('SELECT record FROM supervisor_tasks ORDER BY name')).rows
+      rows = (await client.query<{ record: string }>('SELECT record FROM supervisor_tasks ORDER BY name')).rows
       await client.query('COMMIT')
       this.seq = Number(head?.seq ?? 0)
-      for (const row of rows) visit(upgradeTask(JSON.parse(row.record) as Json).task)
+      client.done()
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined)
+      client.done(error)
       throw error
-    } finally {
-      client.release()
     }
+    for (const row of rows) visit(upgradeTask(JSON.parse(row.record) as Json).task)
   }
 
   async loadTasks(): Promise<StoredTask[]> {
@@ -328,29 +373,34 @@ export class PgStore implements Store, SharedLog {
     const listener = this.listener
     this.listener = null
     await listener?.end().catch(() => undefined)
-    // Releasing the connection that held the node's name lets it go (pool.end closes it).
-    this.lock.release()
+    // The node's name and the lead go now, not when the server notices the connection closed.
+    await this.lock.query('SELECT pg_advisory_unlock_all()').catch(() => undefined)
+    try {
+      this.lock.release()
+    } catch {
+      // Released already: it broke, and no new one was taken before the close.
+    }
     await this.pool.end()
   }
 
   private async transaction(body: (client: pg.PoolClient) => Promise<void>): Promise<void> {
-    const client = await this.pool.connect()
+    const client = await checkout(this.pool)
     try {
       await client.query('BEGIN')
       await body(client)
       await client.query('COMMIT')
+      client.done()
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined)
+      client.done(error)
       throw error
-    } finally {
-      client.release()
     }
   }
 }
 
 /** Apply the migrations this database has not had, each in its own transaction; refuse a newer one. */
 async function migrate(pool: pg.Pool): Promise<void> {
-  const client = await pool.connect()
+  const client = await checkout(pool)
   try {
     // One daemon migrates at a time (an advisory lock for the schema's own key).
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK])
@@ -370,8 +420,30 @@ async function migrate(pool: pg.Pool): Promise<void> {
     throw error
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined)
-    client.release()
+    client.done()
   }
+}
+
+/** Take this node's name on a connection: false if a live daemon holds it. */
+async function takeName(client: pg.PoolClient, node: string): Promise<boolean> {
+  return (await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [NODE_NAME_LOCK, node])).rows[0]?.ok === true
+}
+
+/**
+ * A pooled connection for a few queries. One cut while checked out, between two queries, emits an
+ * error that no query catches (it would crash the daemon): ignored here, the next query fails instead.
+ * `done` gives it back, or throws it away after an error.
+ */
+async function checkout(pool: pg.Pool): Promise<pg.PoolClient & { done(error?: unknown): void }> {
+  const client = await pool.connect()
+  const ignore = (): void => undefined
+  client.on('error', ignore)
+  return Object.assign(client, {
+    done(error?: unknown): void {
+      client.off('error', ignore)
+      client.release(error === undefined ? undefined : (error instanceof Error ? error : true))
+    },
+  })
 }
 
 function* chunks<T>(rows: readonly T[]): Generator<T[]> {

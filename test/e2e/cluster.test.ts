@@ -198,6 +198,33 @@ describe('a cluster: three daemons, one queue', { skip: pgMissing }, () => {
     assert.ok(!alive(slow.pid))
   })
 
+  it('PostgreSQL down past the node timeout and back: no node is taken for lost, no run is moved, work goes on', { timeout: 90_000 }, async () => {
+    const { nodes } = await cluster(['--node-timeout', '3s'])
+    const [n1, n2, n3] = nodes as [DaemonProcess, DaemonProcess, DaemonProcess]
+    await n1.add('long', ['--script', fixture('sleep.sh'), '--', '30'])
+    const run = await n2.waitForType('run.started', 'long')
+    strays.add(run.pid)
+    await sleep(3500) // every node has beaten for a whole timeout: each would judge the others
+    await server.pause()
+    await sleep(7000)
+    await server.resume()
+    // After the outage every node's last beat is old; none may move another's run.
+    await waitFor(async () => {
+      const rows = await n3.ctl(['nodes', '--json'])
+      if (rows.code !== 0) return undefined
+      const parsed = JSON.parse(rows.stdout) as { state: string; silentMs: number }[]
+      return parsed.every((r) => r.state === 'alive' && r.silentMs < 3000) ? true : undefined
+    }, 'every node beating again', 20_000, 200)
+    await sleep(4000) // past another timeout: a node judging too early would have moved the run by now
+    for (const daemon of nodes) {
+      const exits = await daemon.ctlJson<{ type: string; pid: number }[]>(['history', 'long'])
+      assert.ok(!exits.some((e) => e.type === 'run.exited'), 'the run was not interrupted')
+    }
+    assert.ok(alive(run.pid))
+    assert.equal((await n1.ctl(['add', 'after-outage', '--script', fixture('ok.sh')])).code, 0)
+    await n3.waitForType('task.succeeded', 'after-outage', () => true, 20_000)
+  })
+
   it('one daemon a node name; a restarted one takes over at once and keeps its runs', { timeout: 60_000 }, async () => {
     const url = await server.createDatabase()
     const n1 = await node(url, 'n1')

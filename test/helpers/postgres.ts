@@ -20,6 +20,9 @@ export interface TestPostgres {
   url(database?: string): string
   /** A fresh, empty database; its URL. */
   createDatabase(): Promise<string>
+  /** Stop the server (an outage: connections are cut), keeping its data; `resume` starts it again. */
+  pause(): Promise<void>
+  resume(): Promise<void>
   stop(): Promise<void>
 }
 
@@ -40,8 +43,9 @@ export async function startPostgres(options: { durable?: boolean } = {}): Promis
   const port = await freePort()
   await as(join(PG_BIN, 'initdb'), ['-D', data, '-U', 'supervisor', '--auth=trust', '-E', 'UTF8', '--no-sync'])
   const speed = options.durable === true ? '' : ' -c fsync=off -c synchronous_commit=off -c full_page_writes=off'
-  await as(join(PG_BIN, 'pg_ctl'), ['-D', data, '-l', join(dir.path, 'log'), '-w', '-o',
+  const start = (): Promise<void> => as(join(PG_BIN, 'pg_ctl'), ['-D', data, '-l', join(dir.path, 'log'), '-w', '-o',
     `-p ${port} -k ${dir.path} -c listen_addresses=127.0.0.1${speed}`, 'start'])
+  await start()
   let next = 1
   const url = (database = 'postgres'): string => `postgres://supervisor@127.0.0.1:${port}/${database}`
   return {
@@ -51,6 +55,10 @@ export async function startPostgres(options: { durable?: boolean } = {}): Promis
       await run(join(PG_BIN, 'psql'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'supervisor', '-d', 'postgres', '-qc', `CREATE DATABASE ${name}`])
       return url(name)
     },
+    async pause() {
+      await as(join(PG_BIN, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop'])
+    },
+    resume: start,
     async stop() {
       await as(join(PG_BIN, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']).catch(() => undefined)
       await dir.remove()
