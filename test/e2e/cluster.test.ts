@@ -95,6 +95,13 @@ describe('a cluster: three daemons, one queue', { skip: pgMissing }, () => {
       assert.equal(started.node, name)
     }
     assert.ok(['n2', 'n3'].includes((await n1.waitForType('run.started', 'either')).node ?? ''))
+    // A workflow across nodes: the second, on n3, waits for the first, on n1, and runs after it succeeded.
+    await n2.add('first', ['--script', fixture('sleep.sh'), '--node', 'n1', '--', '2'])
+    await n2.add('second', ['--script', fixture('ok.sh'), '--node', 'n3', '--after', 'first'])
+    const firstDone = await n3.waitForType('task.succeeded', 'first', () => true, 20_000)
+    const secondStart = await n1.waitForType('run.started', 'second', () => true, 20_000)
+    assert.equal(secondStart.node, 'n3')
+    assert.ok(secondStart.seq > firstDone.seq, 'after its prerequisite succeeded')
     const status = await n2.task('on-n1')
     assert.equal(status.node, 'n1')
     assert.deepEqual(status.nodes, ['n1'])
