@@ -79,6 +79,15 @@ export class DaemonMetrics {
         this.set(wsClients())
       },
     })
+    const { dispatcher } = supervisor
+    let conflicts = 0
+    new Counter({
+      name: 'supervisor_log_conflicts_total', help: 'Writes decided again because another node of the cluster committed first (contention)', registers,
+      collect() {
+        this.inc(dispatcher.conflicts - conflicts)
+        conflicts = dispatcher.conflicts
+      },
+    })
     this.runs = new Counter({ name: 'supervisor_runs_total', help: 'Runs ended, by outcome', labelNames: ['outcome'], registers })
     for (const outcome of OUTCOMES) this.runs.inc({ outcome }, 0)
     this.durations = new Histogram({

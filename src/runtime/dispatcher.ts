@@ -107,6 +107,8 @@ export class Dispatcher {
   onFollowed: (events: readonly TaskEvent[]) => void = () => undefined
   /** Whether other daemons write the same log (a cluster): then every write is checked against its head. */
   readonly shared: boolean
+  /** Writes refused because another node committed first, each decided again (a cluster's contention). */
+  conflicts = 0
 
   constructor(
     readonly state: State,
@@ -140,6 +142,7 @@ export class Dispatcher {
       } catch (error) {
         // Another node wrote first: read what it wrote, and decide again on the log as it now is.
         if (error instanceof LogConflict && tries < MOST_TRIES) {
+          this.conflicts += 1
           await this.catchUp()
           continue
         }
@@ -225,6 +228,7 @@ export class Dispatcher {
         return await this.handleRound(actions)
       } catch (error) {
         if (!(error instanceof LogConflict) || tries >= MOST_TRIES) throw conflictError(error)
+        this.conflicts += 1
         await this.catchUp()
       }
     }

@@ -83,6 +83,17 @@ describe('a cluster: three daemons, one queue', { skip: pgMissing }, () => {
     }
     const listed = await first.ctlJson<{ node: string | null; state: string }[]>(['list'])
     assert.ok(listed.every((t) => t.state === 'succeeded' && t.node !== null))
+    // Contention shows in the metrics: writes decided again because another node committed first.
+    const { token } = await first.ctlJson<{ token: string }>(['token', 'create', '--scope', 'read'])
+    let conflicts = 0
+    for (const daemon of nodes) {
+      const text = await waitFor(async () => {
+        const response = await fetch(`http://127.0.0.1:${daemon.port}/metrics`, { headers: { authorization: `Bearer ${token}` } })
+        return response.status === 200 ? response.text() : (await response.arrayBuffer(), undefined)
+      }, 'metrics with a token made on another node', 10_000, 100)
+      conflicts += Number(/^supervisor_log_conflicts_total (\d+)$/m.exec(text)?.[1] ?? Number.NaN)
+    }
+    assert.ok(conflicts > 0, `conflicts counted: ${conflicts}`)
   })
 
   it('placement, ctl nodes, and the history and tokens of the whole cluster from any node', { timeout: 90_000 }, async () => {
