@@ -112,7 +112,11 @@ function lost(state: State, action: Extract<Action, { type: 'lost' }>): Decision
     events.push(...ended)
   }
   for (const task of state.running) if (task.node === node && task.pid !== null) gone(task.spec.name, task.pid)
-  for (const task of state.starting.values()) if (task.node === node && task.claimed && state.tasks.get(task.spec.name) === task) gone(task.spec.name, null)
+  // Its claims: of a task still there, or of one removed since (the claim must not hold the name).
+  for (const task of state.starting.values()) {
+    const current = state.tasks.get(task.spec.name)
+    if (task.node === node && task.claimed && (current === task || current === undefined)) gone(task.spec.name, null)
+  }
   for (const orphan of state.orphans.values()) if (orphan.node === node) gone(orphan.task, orphan.pid)
   return { events, effects: [] }
 }

@@ -180,6 +180,18 @@ describe('cluster: one log, several nodes', () => {
     assert.deepEqual(c.act('b', { type: 'lost', now: c.now, node: 'a', silentMs: 40_000 }).events, [])
   })
 
+  it('a lost node\'s claim of a task removed since is ended too: the name can be added and run again', () => {
+    const c = new Cluster(['a', 'b'])
+    c.add('gone')
+    c.claim('a')
+    c.act('b', { type: 'remove', now: c.now, name: 'gone' })
+    const lost = c.act('b', { type: 'lost', now: c.now, node: 'a', silentMs: 31_000 })
+    assert.deepEqual(brief(lost.events), ['run.exited gone'])
+    assert.equal(c.node('b').starting.has('gone'), false)
+    c.add('gone', {}, 'b')
+    assert.deepEqual(c.claim('b'), ['gone'])
+  })
+
   it('fencing: a lost node that comes back records neither its old run nor its stale start, and ends the start', () => {
     const c = new Cluster(['a', 'b'])
     c.add('running')
