@@ -18,6 +18,8 @@ export interface Grant {
 
 export class TokenRegistry {
   private readonly revokeListeners = new Set<(id: string) => void>()
+  /** Tokens revoked while a refresh reads the store (its read may still hold them). */
+  private revokedDuringRefresh: Set<string> | null = null
 
   private constructor(
     private readonly store: Store,
@@ -43,6 +45,7 @@ export class TokenRegistry {
   }
 
   async revoke(id: string): Promise<boolean> {
+    this.revokedDuringRefresh?.add(id)
     const had = await this.store.deleteToken(id)
     this.records.delete(id)
     for (const listener of this.revokeListeners) listener(id)
@@ -54,13 +57,23 @@ export class TokenRegistry {
    * store is revoked here as well, its connections ended.
    */
   async refresh(): Promise<void> {
-    const fresh = new Map((await this.store.tokens()).map((t) => [t.id, t]))
-    for (const id of [...this.records.keys()]) {
-      if (fresh.has(id)) continue
+    // Only tokens known before the read can be missing from it: one created here meanwhile is kept;
+    // one revoked here meanwhile is not brought back by the read.
+    const known = [...this.records.keys()]
+    const revoked = new Set<string>()
+    this.revokedDuringRefresh = revoked
+    let fresh: Map<string, TokenRecord>
+    try {
+      fresh = new Map((await this.store.tokens()).map((t) => [t.id, t]))
+    } finally {
+      this.revokedDuringRefresh = null
+    }
+    for (const id of known) {
+      if (fresh.has(id) || !this.records.has(id)) continue
       this.records.delete(id)
       for (const listener of this.revokeListeners) listener(id)
     }
-    for (const [id, record] of fresh) this.records.set(id, record)
+    for (const [id, record] of fresh) if (!revoked.has(id)) this.records.set(id, record)
   }
 
   /** Be told when a token is revoked (its open connections must end too). */
