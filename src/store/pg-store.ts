@@ -155,29 +155,36 @@ export class PgStore implements Store, SharedLog {
   /** Called whenever another node (or this one) commits: LISTEN on the log's channel, from a connection of its own. */
   async onAdvance(listener: (head: number) => void): Promise<void> {
     this.advanceListeners.add(listener)
-    if (this.listener !== null) return
+    if (this.listener === null) await this.listen()
+  }
+
+  /** LISTEN on a connection of its own; cut, it listens again a second later, until the store closes. */
+  private async listen(): Promise<void> {
+    if (this.closed) return
     const client = new pg.Client({ connectionString: this.url })
-    client.on('error', () => undefined)
+    let again = false
+    const retry = (): void => {
+      // Meanwhile the daemon's periodic read of the head still follows the log.
+      if (this.listener === client) this.listener = null
+      if (again || this.closed) return
+      again = true
+      setTimeout(() => void this.listen().catch(() => undefined), 1000).unref()
+    }
+    client.on('error', retry)
+    client.on('end', retry)
     client.on('notification', (message) => {
       const head = Number(message.payload ?? Number.NaN)
       for (const wake of this.advanceListeners) wake(Number.isFinite(head) ? head : Number.MAX_SAFE_INTEGER)
     })
-    client.on('end', () => {
-      // A lost connection: the daemon's periodic read of the head still follows the log; listen again.
-      if (this.listener === client) this.listener = null
-      if (!this.closed) setTimeout(() => void this.relisten(), 1000).unref()
-    })
     this.listener = client
-    await client.connect()
-    await client.query(`LISTEN ${CHANNEL}`)
-  }
-
-  private async relisten(): Promise<void> {
-    if (this.closed || this.listener !== null || this.advanceListeners.size === 0) return
-    const [first] = this.advanceListeners
-    if (first === undefined) return
-    this.advanceListeners.delete(first)
-    await this.onAdvance(first).catch(() => undefined)
+    try {
+      await client.connect()
+      await client.query(`LISTEN ${CHANNEL}`)
+    } catch (error) {
+      retry()
+      await client.end().catch(() => undefined)
+      throw error
+    }
   }
 
   /**

@@ -8,6 +8,7 @@ import { PgStore, redact } from '../../src/store/pg-store.js'
 import { LogConflict } from '../../src/store/store.js'
 import { addedEvent, sampleTask } from '../helpers/sample-records.js'
 import { pgMissing, startPostgres, type TestPostgres } from '../helpers/postgres.js'
+import { waitFor } from '../helpers/wait.js'
 import { storeContract } from './store-contract.js'
 
 describe('PostgreSQL store', { skip: pgMissing }, () => {
@@ -145,6 +146,25 @@ describe('PostgreSQL store', { skip: pgMissing }, () => {
     await a.close()
     assert.equal(await b.tryLead(), true, 'the lead passes on when its holder goes')
     await b.close()
+  })
+
+  it('an outage of the server: the store takes its node name again and listens again, and nothing crashes', { timeout: 60_000 }, async () => {
+    const url = await server.createDatabase()
+    const a = await PgStore.open(url, { node: 'n1' })
+    const lost: string[] = []
+    a.onNameLost = (problem) => lost.push(problem)
+    const heads: number[] = []
+    await a.onAdvance((head) => heads.push(head))
+    await server.pause()
+    await server.resume()
+    await new Promise((resolve) => setTimeout(resolve, 2500))
+    await assert.rejects(PgStore.open(url, { node: 'n1' }), /node "n1" is already running/, 'the name was taken again')
+    const other = await PgStore.open(url, { node: 'n2' })
+    await other.commit([addedEvent(1, 'x')], [sampleTask('x')], [], 0)
+    await waitFor(() => (heads.includes(1) ? true : undefined), 'told of the commit after the outage', 10_000)
+    assert.deepEqual(lost, [])
+    await other.close()
+    await a.close()
   })
 
   it('never shows a password', () => {
