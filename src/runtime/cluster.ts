@@ -6,7 +6,7 @@
 import { freemem } from 'node:os'
 import type { Action } from '../core/actions.js'
 import type { Resources } from '../core/admission.js'
-import { isMine, myRuns, type State } from '../core/state.js'
+import { myRuns, type State } from '../core/state.js'
 import type { NodeRow, SharedLog } from '../store/store.js'
 
 /** What membership needs of the supervisor: the state it follows, its machine sample, a way into the log. */
@@ -148,7 +148,7 @@ export class Membership {
       name: row.name, state: row.state, lastSeen: row.lastSeen, silentMs: row.silentMs, running: running.get(row.name) ?? 0,
       cpuPercent: numberOr(row.info['cpuPercent']), freeMemory: numberOr(row.info['freeMemory']),
       version: typeof row.info['version'] === 'string' ? row.info['version'] : null, startedAt: row.startedAt,
-      self: row.name === this.options.node && isMine(state, { node: row.name }),
+      self: row.name === this.options.node,
     }))
   }
 }
