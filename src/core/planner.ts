@@ -2,7 +2,7 @@
 import type { Effect } from './actions.js'
 import { admissionBlock, memoryNeed, neverFits, type Blocked, type Limits, type Resources } from './admission.js'
 import { rank } from './priority.js'
-import { isMine, myBusy, placedHere, type State } from './state.js'
+import { myBusy, myRuns, placedHere, type State } from './state.js'
 import type { Task } from './types.js'
 
 export interface Plan {
@@ -19,8 +19,7 @@ export interface Plan {
 function preemptionFor(state: State, urgent: Task): Task | null {
   if (!urgent.bumped || urgent.spec.deadline === null) return null
   let victim: Task | null = null
-  for (const task of state.running) {
-    if (!isMine(state, task)) continue
+  for (const task of myRuns(state)) {
     if (task.stopping?.cause === 'preempt') return null
     if (!task.spec.preemptible || task.stopping !== null || task.pid === null || (task.bumped && task.spec.deadline !== null)) continue
     const lower = victim === null || rank(task.priority) > rank(victim.priority) ||

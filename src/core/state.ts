@@ -49,10 +49,15 @@ export function* myRuns(state: State): Generator<Task> {
 /** How many slots this daemon's runs take: running, starting, and runs still ending whose task is gone. */
 export function myBusy(state: State): number {
   if (!state.config.shared) return state.running.size + state.starting.size + state.orphans.size
+  return busyOn(state, state.config.node)
+}
+
+/** In a cluster, how many slots the runs on `node` take: running, claimed, and still ending though their task is gone. */
+export function busyOn(state: State, node: string | null): number {
   let busy = 0
-  for (const task of state.running) if (isMine(state, task)) busy += 1
-  for (const task of state.starting.values()) if (isMine(state, task)) busy += 1
-  for (const orphan of state.orphans.values()) if (isMine(state, orphan)) busy += 1
+  for (const task of state.running) if (task.node === node) busy += 1
+  for (const task of state.starting.values()) if (task.node === node) busy += 1
+  for (const orphan of state.orphans.values()) if (orphan.node === node) busy += 1
   return busy
 }
 

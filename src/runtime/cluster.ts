@@ -6,7 +6,7 @@
 import { freemem } from 'node:os'
 import type { Action } from '../core/actions.js'
 import type { Resources } from '../core/admission.js'
-import { myRuns, type State } from '../core/state.js'
+import { busyOn, myRuns, type State } from '../core/state.js'
 import type { NodeRow, SharedLog } from '../store/store.js'
 
 /** What membership needs of the supervisor: the state it follows, its machine sample, a way into the log. */
@@ -114,20 +114,11 @@ export class Membership {
     }
     if (this.healthySince !== null && now - this.healthySince >= timeoutMs) {
       for (const lost of await this.store.lostNodes(timeoutMs)) {
-        if (lost.name === node || !this.hasWorkOn(lost.name)) continue
+        if (lost.name === node || busyOn(this.supervisor.state, lost.name) === 0) continue
         await this.supervisor.request({ type: 'lost', now: this.now(), node: lost.name, silentMs: lost.silentMs })
       }
     }
     this.options.onLead?.(await this.store.tryLead())
-  }
-
-  /** Whether the log shows runs, claims or runs being ended on `name`. */
-  private hasWorkOn(name: string): boolean {
-    const state = this.supervisor.state
-    for (const task of state.running) if (task.node === name) return true
-    for (const task of state.starting.values()) if (task.node === name && task.claimed) return true
-    for (const orphan of state.orphans.values()) if (orphan.node === name) return true
-    return false
   }
 
   private info(): Record<string, unknown> {

@@ -112,7 +112,8 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
       // Told of every commit, by any node; the tick also reads the head now and then.
       // (Its own commits are announced too: those it has applied already cost nothing.)
       await store.onAdvance((head) => {
-        if (head > state.seq) void supervisor.dispatcher.follow().then((n) => n > 0 && supervisor.kick(), () => undefined)
+        // What it reads kicks the tick (supervisor.ts, `followed`).
+        if (head > state.seq) void supervisor.dispatcher.follow().catch(() => undefined)
       })
       membership = new Membership(store, supervisor, {
         node: settings.node, timeoutMs: settings.nodeTimeoutMs, version: VERSION,

@@ -5,7 +5,7 @@ import type { Action, Effect, KillCause } from '../core/actions.js'
 import { memoryNeed, type Blocked, type Limits, type Resources } from '../core/admission.js'
 import type { Decision } from '../core/decide.js'
 import { plan } from '../core/planner.js'
-import { isMine, launching, myRuns, nextEventAt, type State } from '../core/state.js'
+import { isMine, launching, myBusy, myRuns, nextEventAt, type State } from '../core/state.js'
 import { plainSpec } from '../core/compact.js'
 import type { Task, TaskEvent, TaskSpec } from '../core/types.js'
 import { unloggedDecision, type Degraded, type Dispatcher } from './dispatcher.js'
@@ -132,13 +132,6 @@ export class Supervisor {
   /** This node's runs (in a cluster, those on its node). */
   private mine(): Set<Task> {
     return this.dispatcher.shared ? new Set(myRuns(this.state)) : this.state.running
-  }
-
-  /** Whether this node still has runs, starts or runs being ended (in a cluster, its own only). */
-  private busyHere(): boolean {
-    const state = this.state
-    if (!this.dispatcher.shared) return state.running.size > 0 || state.orphans.size > 0 || state.starting.size > 0
-    return this.mine().size > 0 || [...state.orphans.values()].some((o) => isMine(state, o)) || [...state.starting.values()].some((t) => isMine(state, t))
   }
 
   /** The launcher's pid and how runs are contained, for `ctl info`. */
@@ -472,7 +465,7 @@ export class Supervisor {
   async stopAll(): Promise<void> {
     this.stopping = true
     const gone = new Map<number, number>()
-    while (this.busyHere() || this.results.busy) {
+    while (myBusy(this.state) > 0 || this.results.busy) {
       const now = this.ports.clock.now()
       // While the log refuses writes, asked again once a second, not on every turn.
       if (now >= this.clockRetryAt) {

@@ -41,6 +41,9 @@ const LEAD_LOCK = 727004
 /** The channel each commit notifies with its head seq: the other nodes read the log on from theirs. */
 const CHANNEL = 'supervisor_log'
 
+/** The log's head: the seq of the last event committed (one row, always there since migration 2). */
+const HEAD = `SELECT (value->>'value')::bigint AS seq FROM supervisor_meta WHERE key = 'seq'`
+
 /** Rows at most in one INSERT: PostgreSQL takes 65535 parameters a statement. */
 const ROWS_PER_INSERT = 10_000
 
@@ -148,7 +151,7 @@ export class PgStore implements Store, SharedLog {
 
   /** The log's head: the seq of the last event committed by any node. */
   async head(): Promise<number> {
-    const row = (await this.pool.query<{ seq: string | null }>(`SELECT (value->>'value')::bigint AS seq FROM supervisor_meta WHERE key = 'seq'`)).rows[0]
+    const row = (await this.pool.query<{ seq: string | null }>(HEAD)).rows[0]
     return Number(row?.seq ?? 0)
   }
 
@@ -196,7 +199,7 @@ export class PgStore implements Store, SharedLog {
     let rows: { record: string }[]
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
-      const head = (await client.query<{ seq: string | null }>(`SELECT (value->>'value')::bigint AS seq FROM supervisor_meta WHERE key = 'seq'`)).rows[0]
+      const head = (await client.query<{ seq: string | null }>(HEAD)).rows[0]
       rows = (await client.query<{ record: string }>('SELECT record FROM supervisor_tasks ORDER BY name')).rows
       await client.query('COMMIT')
       this.seq = Number(head?.seq ?? 0)
@@ -243,7 +246,7 @@ export class PgStore implements Store, SharedLog {
     const taskRows = tasks.map((task) => [task.spec.name, recordText(SCHEMA_VERSION, task, specs.get(task.spec))] as [string, string])
     await this.transaction(async (client) => {
       // The head row, locked until commit: writers take turns, each after the one before it committed.
-      const head = Number((await client.query<{ seq: string }>(`SELECT (value->>'value')::bigint AS seq FROM supervisor_meta WHERE key = 'seq' FOR UPDATE`)).rows[0]?.seq ?? 0)
+      const head = Number((await client.query<{ seq: string }>(`${HEAD} FOR UPDATE`)).rows[0]?.seq ?? 0)
       if (expected !== undefined && head !== expected) throw new LogConflict(expected, head)
       if (events.length > 0 && (events[0] as TaskEvent).seq <= head) throw new LogConflict(expected ?? head, head)
       if (touched.size > 0) {
