@@ -2,17 +2,14 @@
 // tasks after it to the right, its trigger targets dashed; states follow the event stream; a box
 // selects its task; at desktop and phone sizes, nothing overflows the page.
 import assert from 'node:assert/strict'
-import { copyFile, writeFile } from 'node:fs/promises'
-import { existsSync } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { chromium, type Browser } from 'playwright-core'
+import type { Browser } from 'playwright-core'
+import { browserMissing as skip, keepShot, launchBrowser, DESKTOP, SIZES } from '../helpers/browser.js'
 import { DaemonProcess, fixture } from '../helpers/daemon-process.js'
 import { tempDir } from '../helpers/temp-dir.js'
 
-const CHROMIUM = '/usr/bin/chromium'
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (.ci/run installs Debian's chromium)`
-const KEEP_SHOTS = process.env['DASHBOARD_SHOTS']
 
 interface Box { task: string; state: string; x: number; selected: boolean }
 
@@ -38,7 +35,7 @@ describe('dashboard workflow graph', { skip }, () => {
     const applied = await daemon.ctl(['apply', file])
     assert.equal(applied.code, 0, applied.stderr)
     await daemon.waitForType('run.started', 'backup')
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] })
+    browser = await launchBrowser()
   })
   after(async () => {
     await browser?.close()
@@ -50,7 +47,7 @@ describe('dashboard workflow graph', { skip }, () => {
   const boxes = `[...document.querySelectorAll('#graph g.node')].map((g) => ({
     task: g.dataset.task, state: g.dataset.state, x: Number(g.querySelector('rect').getAttribute('x')), selected: g.classList.contains('selected') }))`
 
-  for (const [label, viewport] of [['desktop', { width: 1440, height: 900 }], ['phone', { width: 390, height: 844 }]] as const) {
+  for (const [label, viewport] of SIZES) {
     it(`draws the selected task's workflow at ${label} size, live`, { timeout: 40_000 }, async () => {
       const page = await browser.newPage({ viewport })
       const errors: string[] = []
@@ -74,7 +71,7 @@ describe('dashboard workflow graph', { skip }, () => {
       assert.ok(overflow <= 0, `nothing to scroll sideways (${overflow}px)`)
       if (label === 'desktop') {
         await page.locator('#details').screenshot({ path: join(work.path, 'graph-desktop.png') })
-        if (KEEP_SHOTS !== undefined) await copyFile(join(work.path, 'graph-desktop.png'), join(KEEP_SHOTS, 'graph-desktop.png'))
+        await keepShot(work.path, 'graph-desktop.png')
       }
       // A box selects its task.
       await page.click('#graph g.node[data-task="publish"]')
@@ -85,7 +82,7 @@ describe('dashboard workflow graph', { skip }, () => {
   }
 
   it('follows the event stream: the backup ends, its box and the report\'s change', { timeout: 40_000 }, async () => {
-    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
+    const page = await browser.newPage({ viewport: DESKTOP })
     await page.goto(`http://127.0.0.1:${daemon.port}/#token=${token}`)
     await page.click('#tasks tr[data-task="report"] button.link')
     await page.waitForSelector('#graph g.node[data-task="backup"][data-state="running"]')

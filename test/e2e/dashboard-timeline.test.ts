@@ -2,17 +2,13 @@
 // forecast times, deadlines as markers, a run expected to miss its deadline in red; at desktop and
 // phone sizes.
 import assert from 'node:assert/strict'
-import { copyFile } from 'node:fs/promises'
-import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { chromium, type Browser } from 'playwright-core'
+import type { Browser } from 'playwright-core'
+import { browserMissing as skip, keepShot, launchBrowser, SIZES } from '../helpers/browser.js'
 import { DaemonProcess, fixture } from '../helpers/daemon-process.js'
 import { tempDir } from '../helpers/temp-dir.js'
 
-const CHROMIUM = '/usr/bin/chromium'
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (.ci/run installs Debian's chromium)`
-const KEEP_SHOTS = process.env['DASHBOARD_SHOTS']
 
 describe('dashboard timeline', { skip }, () => {
   let home: Awaited<ReturnType<typeof tempDir>>
@@ -33,7 +29,7 @@ describe('dashboard timeline', { skip }, () => {
     await daemon.add('report', ['--script', fixture('ok.sh'), '--expect', '20m', '--at', '+3h', '--deadline', '+5h'])
     // Hourly: the forecast places its next run; the timeline marks the slots after it.
     await daemon.add('digest', ['--script', fixture('ok.sh'), '--expect', '5m', '--cron', '0 * * * *'])
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] })
+    browser = await launchBrowser()
   })
   after(async () => {
     await browser?.close()
@@ -42,7 +38,7 @@ describe('dashboard timeline', { skip }, () => {
     await shots?.remove()
   })
 
-  for (const [label, viewport] of [['desktop', { width: 1440, height: 900 }], ['phone', { width: 390, height: 844 }]] as const) {
+  for (const [label, viewport] of SIZES) {
     it(`draws the next hours at ${label} size: the run going on, the queued ones at their times, deadlines, the one at risk in red`, { timeout: 30_000 }, async () => {
       const page = await browser.newPage({ viewport })
       const errors: string[] = []
@@ -72,7 +68,7 @@ describe('dashboard timeline', { skip }, () => {
       const overflow = await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth') as number
       assert.ok(overflow <= 0, `nothing to scroll sideways (${overflow}px)`)
       await page.screenshot({ path: join(shots.path, `timeline-${label}.png`), fullPage: false })
-      if (KEEP_SHOTS !== undefined) await copyFile(join(shots.path, `timeline-${label}.png`), join(KEEP_SHOTS, `timeline-${label}.png`))
+      await keepShot(shots.path, `timeline-${label}.png`)
       assert.deepEqual(errors, [])
       await page.close()
     })

@@ -1,19 +1,15 @@
 // The dashboard as a new user meets it, in a real browser at desktop and phone sizes: safe removes, honest
 // history, an honest offline state, a layout that fits, and a list one can search and sort.
 import assert from 'node:assert/strict'
-import { copyFile } from 'node:fs/promises'
-import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
+import { browserMissing as skip, keepShot, launchBrowser, DESKTOP, PHONE } from '../helpers/browser.js'
 import { DaemonProcess, fixture } from '../helpers/daemon-process.js'
 import { tempDir } from '../helpers/temp-dir.js'
 import { waitFor } from '../helpers/wait.js'
 
-const CHROMIUM = '/usr/bin/chromium'
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (.ci/run installs Debian's chromium)`
 /** Set to a folder to keep the screenshots (they are taken in a temporary one otherwise). */
-const KEEP_SHOTS = process.env['DASHBOARD_SHOTS']
 const LONG_NAME = 'nightly-backup-of-the-customer-database-to-offsite-storage'
 
 describe('dashboard in everyday use', { skip }, () => {
@@ -43,10 +39,7 @@ describe('dashboard in everyday use', { skip }, () => {
     await daemon.waitForType('run.started', LONG_NAME)
     await daemon.add('gamma-waiting', ['--script', fixture('ok.sh'), '--priority', 'high', '--deadline', '+10m'])
     await daemon.add('delta-later', ['--script', fixture('ok.sh'), '--at', '+1h', '--deadline', '+3h'])
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    })
+    browser = await launchBrowser()
   })
   after(async () => {
     await browser?.close()
@@ -56,7 +49,7 @@ describe('dashboard in everyday use', { skip }, () => {
     await shots.remove()
   })
 
-  async function open(token: string, viewport = { width: 1440, height: 900 }): Promise<{ page: Page; errors: string[] }> {
+  async function open(token: string, viewport: { width: number; height: number } = DESKTOP): Promise<{ page: Page; errors: string[] }> {
     const page = await browser.newPage({ viewport })
     const errors: string[] = []
     page.on('pageerror', (error) => errors.push(error.message))
@@ -71,7 +64,7 @@ describe('dashboard in everyday use', { skip }, () => {
 
   async function shot(page: Page, file: string): Promise<void> {
     await page.screenshot({ path: join(shots.path, file), fullPage: true })
-    if (KEEP_SHOTS !== undefined) await copyFile(join(shots.path, file), join(KEEP_SHOTS, file))
+    await keepShot(shots.path, file)
   }
 
   const row = (name: string, state?: string): string => `tr[data-task="${name}"]${state === undefined ? '' : `[data-state="${state}"]`}`
@@ -107,7 +100,7 @@ describe('dashboard in everyday use', { skip }, () => {
   })
 
   it('on a phone (390x844) shows cards with every task\'s actions in view, and never scrolls sideways', async () => {
-    const { page, errors } = await open(adminToken, { width: 390, height: 844 })
+    const { page, errors } = await open(adminToken, PHONE)
     await page.waitForSelector(row(LONG_NAME, 'running'))
     assert.ok(await fitsWidth(page), 'no sideways scrolling')
     assert.equal(await page.locator('#tasks thead').isVisible(), false, 'cards, not a table with a header row')

@@ -1,14 +1,12 @@
 // The dashboard in a real browser (Debian's headless Chromium): live updates, scopes, actions, reconnects.
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
+import { browserMissing as skip, launchBrowser } from '../helpers/browser.js'
 import { DaemonProcess, fixture } from '../helpers/daemon-process.js'
 import { tempDir } from '../helpers/temp-dir.js'
 
-const CHROMIUM = '/usr/bin/chromium'
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (.ci/run installs Debian's chromium)`
 
 describe('dashboard', { skip }, () => {
   let home: Awaited<ReturnType<typeof tempDir>>
@@ -26,10 +24,7 @@ describe('dashboard', { skip }, () => {
     daemons.push(daemon)
     readToken = (await daemon.ctlJson<{ token: string }>(['token', 'create', '--scope', 'read'])).token
     adminToken = (await daemon.ctlJson<{ token: string }>(['token', 'create', '--scope', 'admin'])).token
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    })
+    browser = await launchBrowser()
   })
   after(async () => {
     await browser?.close()
